@@ -1,0 +1,62 @@
+"""Typed items that flow from the spider through the pipelines.
+
+The spider yields a `FetchedPage` (what was downloaded, nothing interpreted).
+ExtractPipeline turns it into an `Article`; the later pipelines fill in and
+normalise its fields; StorePipeline writes it. Pipelines read them through
+itemadapter, as Scrapy components should.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class FetchedPage:
+    """An item page as downloaded by the spider."""
+
+    source: str  # source id
+    url: str  # the page's real URL after redirects (never the mirror's)
+    html: str  # decoded text
+    status: int
+    fetched: datetime  # aware, UTC
+    etag: str | None = None
+    last_modified: str | None = None  # the raw HTTP header
+    listing_date: str | None = None  # the teaser's date text, a fallback when the page has none
+    listing_url: str | None = None  # the listing/feed/sitemap page that linked here
+
+
+@dataclass
+class Article:
+    """An extracted item on its way to the archive."""
+
+    source: str
+    url: str  # as fetched
+    title: str
+    body: str
+    fetched: datetime
+    summary: str = ""
+    author: str | None = None
+    date_text: str | None = None  # the raw date string found, parsed by NormalizePipeline
+    date_origin: str | None = None  # selector | metadata | listing (dateline found later, from body)
+    declared_language: str | None = None  # <html lang> or metadata
+    canonical_link: str | None = None  # <link rel="canonical"> when it stays on the same host
+    alternates: dict[str, str] = field(default_factory=dict)  # hreflang -> URL
+    metadata: dict[str, Any] = field(default_factory=dict)  # per-source extra fields
+    etag: str | None = None
+    last_modified: str | None = None
+    listing_date: str | None = None
+    # Filled by NormalizePipeline:
+    canonical_url: str | None = None
+    published: datetime | None = None
+    date_source: str | None = None
+    language: str | None = None
+    countries: list[str] = field(default_factory=list)
+    # Filled by DedupePipeline:
+    uid: str | None = None
+    content_hash: str | None = None
+    # Set by StorePipeline: new | updated | unchanged | duplicate
+    outcome: str | None = None
+    item_id: int | None = None

@@ -1,0 +1,116 @@
+"""RunRecorder: one `crawl_runs` row per crawl of a source, and its problems.
+
+The row is inserted as ``running`` when the spider opens, so a crawl killed
+mid-run still leaves a trace, and completed with its counters and status when
+it closes. Problems (404s, undated pages...) go to `crawl_problems` as they
+happen, each naming its URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from scrapy import signals
+from scrapy.http import Response
+
+from crawler.signals import problem_found
+from presswatch.archive import open_archive, utc_now
+
+logger = logging.getLogger("presswatch.run")
+
+# crawl_runs column <- stats key
+_COUNTERS = {
+    "items_new": "presswatch/items_new",
+    "items_updated": "presswatch/items_updated",
+    "items_unchanged": "presswatch/items_unchanged",
+    "items_duplicate": "presswatch/items_duplicate",
+    "pages_fetched": "presswatch/pages_fetched",
+    "not_modified": "presswatch/not_modified",
+    "http_errors": "presswatch/problems/http_error",
+    "no_title": "presswatch/problems/no_title",
+    "no_date": "presswatch/problems/no_date",
+    "no_body": "presswatch/problems/no_body",
+}
+_ERROR_PROBLEMS = ("network_error", "extraction_error", "listing_error")
+
+
+class RunRecorder:
+    def __init__(self, crawler: Any):
+        self.crawler = crawler
+        self.db = None
+        self.run_id: int | None = None
+        self.source: str | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.response_received, signal=signals.response_received)
+        crawler.signals.connect(self.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(self.problem_found, signal=problem_found)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RunRecorder:
+        return cls(crawler)
+
+    def spider_opened(self, spider: Any) -> None:
+        settings = self.crawler.settings
+        self.source = getattr(spider, "source_id", spider.name)
+        self.db = open_archive(settings["PRESSWATCH_DB"])
+        self.run_id = self.db["crawl_runs"].insert(
+            {
+                "source": self.source,
+                "started": utc_now(),
+                "status": "running",
+                "pid": os.getpid(),
+                "log_path": settings.get("PRESSWATCH_LOG_PATH") or None,
+                "full_crawl": int(settings.getbool("PRESSWATCH_FULL")),
+            }
+        ).last_pk
+        spider.run_id = self.run_id
+
+    def response_received(self, response: Response, request: Any, spider: Any) -> None:
+        stats = self.crawler.stats
+        if response.status == 304:
+            stats.inc_value("presswatch/not_modified")
+        stats.inc_value("presswatch/pages_fetched")
+
+    def spider_error(self, failure: Any, response: Any, spider: Any) -> None:
+        url = getattr(response, "url", "")
+        self.problem_found(url=url, problem="spider_error", detail=failure.getErrorMessage())
+
+    def problem_found(self, url: str, problem: str, detail: str = "") -> None:
+        self.crawler.stats.inc_value(f"presswatch/problems/{problem}")
+        logger.warning("[%s] %s: %s %s", self.source, problem, url, detail)
+        if self.db is None or self.run_id is None:
+            return
+        self.db["crawl_problems"].insert(
+            {"run_id": self.run_id, "source": self.source, "url": url, "problem": problem,
+             "detail": detail, "at": utc_now()}
+        )
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.db is None or self.run_id is None:
+            return
+        stats = self.crawler.stats
+        row = {column: stats.get_value(key, 0) for column, key in _COUNTERS.items()}
+        row["errors"] = sum(stats.get_value(f"presswatch/problems/{p}", 0) for p in _ERROR_PROBLEMS)
+        row["errors"] += stats.get_value("presswatch/problems/spider_error", 0)
+        row["finished"] = utc_now()
+        status, why = run_status(reason, row)
+        row["status"], row["reason"] = status, why
+        self.db["crawl_runs"].update(self.run_id, row)
+        self.db.close()
+        self.db = None
+
+
+def run_status(close_reason: str, counters: dict[str, int]) -> tuple[str, str | None]:
+    """The crawl_runs status of a finished crawl, with the reason when it is not ok."""
+    if close_reason == "shutdown":
+        return "interrupted", "stopped before the end (signal or shutdown)"
+    if close_reason == "closespider_timeout":
+        return "timed_out", "hit the per-crawl time limit"
+    if close_reason != "finished":
+        return "failed", f"closed: {close_reason}"
+    if counters["pages_fetched"] == 0:
+        return "failed", "no page could be fetched"
+    return "ok", None

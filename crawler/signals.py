@@ -1,0 +1,15 @@
+"""presswatch's own Scrapy signals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Sent with url=, problem=, detail= when a page could not be fetched or used
+# (a 404, a page without a title or a date...). RunRecorder stores each one in
+# crawl_problems, so the crawl summary and `presswatch status` can name the URL.
+problem_found = object()
+
+
+def report_problem(crawler: Any, url: str, problem: str, detail: str = "") -> None:
+    """Tell the run recorder (and the log) that ``url`` has ``problem``."""
+    crawler.signals.send_catch_log(problem_found, url=url, problem=problem, detail=detail)

@@ -1,0 +1,169 @@
+"""The generic spider: one source of sources.toml, from listings to item pages.
+
+It only decides what to fetch: listing pages (CSS/XPath selectors from the
+config, with pagination), feeds and sitemaps where a source has them, and the
+item pages they link to, within the source's domains. What a page means is the
+pipelines' business: the spider yields the page as fetched.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy.http import Request, Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.sitemap import Sitemap
+from twisted.python.failure import Failure
+
+from crawler.items import FetchedPage
+from crawler.signals import report_problem
+from pipelines.extract import select, selected_text
+from presswatch.sources import Source, load_sources
+
+
+class SourceSpider(scrapy.Spider):
+    name = "source"
+
+    def __init__(self, source: str | None = None, *args: Any, **kwargs: Any):
+        if not source:
+            raise ValueError("give the source id: scrapy crawl source -a source=<id>")
+        super().__init__(source, *args, **kwargs)
+        self.source_id = source
+        self.config: Source | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.config = load_sources(crawler.settings["PRESSWATCH_SOURCES"]).get(spider.source_id)
+        # OffsiteMiddleware drops every request outside these.
+        spider.allowed_domains = spider.config.allowed_domains
+        return spider
+
+    async def start(self):
+        config = self.config
+        assert config is not None
+        for url in config.feeds:
+            yield Request(url, callback=self.parse_feed, errback=self.discovery_failed)
+        for url in config.sitemaps:
+            yield Request(url, callback=self.parse_sitemap, errback=self.discovery_failed)
+        for url in config.start_urls:
+            yield Request(
+                url, callback=self.parse_listing, errback=self.listing_failed, cb_kwargs={"page": 1}
+            )
+
+    # Discovery -----------------------------------------------------------
+
+    def parse_listing(self, response: Response, page: int):
+        listing = self.config.listing
+        if not isinstance(response, TextResponse):
+            report_problem(self.crawler, response.url, "listing_error", "not an HTML page")
+            return
+        cards = select(response.selector, listing.item) if listing.item else [response.selector]
+        found = 0
+        for card in cards:
+            links = select(card, listing.link) if listing.link else [card]
+            listing_date = selected_text(card, listing.date) if (listing.date and listing.item) else None
+            for link in links:
+                href = link.root if isinstance(link.root, str) else link.attrib.get("href")
+                if href and href.strip():
+                    request = self.item_request(response.urljoin(href.strip()), response.url, listing_date)
+                    if request is not None:
+                        found += 1
+                        yield request
+        if found == 0:
+            self.logger.warning("listing page %s (page %d) lists no items", response.url, page)
+        if listing.next and page < listing.max_pages:
+            for link in select(response.selector, listing.next)[:1]:
+                href = link.root if isinstance(link.root, str) else link.attrib.get("href")
+                if href and href.strip():
+                    yield response.follow(
+                        href.strip(), callback=self.parse_listing, errback=self.listing_failed,
+                        cb_kwargs={"page": page + 1},
+                    )
+
+    def parse_feed(self, response: Response):
+        if not isinstance(response, TextResponse):
+            return
+        selector = response.selector
+        selector.remove_namespaces()
+        for entry in selector.xpath("//item | //entry"):
+            href = entry.xpath("link/text()").get() or entry.xpath(
+                "link[@rel='alternate' or not(@rel)]/@href"
+            ).get()
+            date = entry.xpath("pubDate/text() | published/text() | updated/text()").get()
+            if href and href.strip():
+                request = self.item_request(response.urljoin(href.strip()), response.url, date)
+                if request is not None:
+                    yield request
+
+    def parse_sitemap(self, response: Response):
+        try:
+            sitemap = Sitemap(response.body)
+        except Exception as exc:  # not XML at all
+            report_problem(self.crawler, response.url, "listing_error", f"unreadable sitemap: {exc}")
+            return
+        for entry in sitemap:
+            location = entry.get("loc", "").strip()
+            if not location:
+                continue
+            if sitemap.type == "sitemapindex":
+                yield Request(location, callback=self.parse_sitemap, errback=self.discovery_failed)
+            else:
+                request = self.item_request(location, response.url, None)
+                if request is not None:
+                    yield request
+
+    def item_request(self, url: str, found_on: str, listing_date: str | None) -> Request | None:
+        if not self.config.is_item_url(url):
+            return None
+        return Request(
+            url, callback=self.parse_item, errback=self.item_failed,
+            meta={"listing_date": listing_date, "listing_url": found_on},
+        )
+
+    # Item pages ----------------------------------------------------------
+
+    def parse_item(self, response: Response):
+        if not isinstance(response, TextResponse):
+            report_problem(self.crawler, response.url, "not_html",
+                           f"skipped: {response.headers.get('Content-Type', b'').decode(errors='replace')}")
+            return
+        headers = response.headers
+        yield FetchedPage(
+            source=self.source_id,
+            url=response.url,
+            html=response.text,
+            status=response.status,
+            fetched=datetime.now(UTC),
+            etag=_header(headers, b"ETag"),
+            last_modified=_header(headers, b"Last-Modified"),
+            listing_date=response.meta.get("listing_date"),
+            listing_url=response.meta.get("listing_url"),
+        )
+
+    # Failures: recorded with their URL, never fatal to the crawl ----------
+
+    def _failure_problem(self, failure: Failure, default: str) -> tuple[str, str]:
+        if failure.check(HttpError):
+            response = failure.value.response
+            return "http_error", f"HTTP {response.status}"
+        return default, failure.getErrorMessage() or repr(failure.value)
+
+    def item_failed(self, failure: Failure) -> None:
+        problem, detail = self._failure_problem(failure, "network_error")
+        report_problem(self.crawler, failure.request.url, problem, detail)
+
+    def listing_failed(self, failure: Failure) -> None:
+        problem, detail = self._failure_problem(failure, "listing_error")
+        report_problem(self.crawler, failure.request.url, problem, f"listing page: {detail}")
+
+    def discovery_failed(self, failure: Failure) -> None:
+        # Feeds and sitemaps are a bonus: listings still find the items.
+        self.logger.info("feed/sitemap %s did not answer: %s", failure.request.url, failure.getErrorMessage())
+
+
+def _header(headers: Any, name: bytes) -> str | None:
+    value = headers.get(name)
+    return value.decode("latin-1") if value else None

@@ -1,0 +1,83 @@
+"""Exact deduplication: what makes two fetched pages one archived item.
+
+Two pages are one item when they have the same canonical URL, or the same
+normalised text (content hash) at different URLs: a release re-posted verbatim
+on a regional site. The copy is recorded in `duplicates`, never silently
+dropped. Which copy is the item is decided by `prefer`, so that the archive
+ends up the same whatever order the pages arrived in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlite_utils
+
+from crawler.items import Article
+from pipelines.normalize import content_hash, item_uid
+from presswatch.archive import to_utc_text
+
+
+def identify(article: Article) -> Article:
+    """Give the article its stable uid and its content hash."""
+    assert article.canonical_url, "normalise before deduplicating"
+    article.uid = item_uid(article.canonical_url)
+    article.content_hash = content_hash(article.body)
+    return article
+
+
+def find_copy(db: sqlite_utils.Database, article: Article) -> tuple[dict[str, Any], str] | None:
+    """The archived item this article is a copy of, with why (same_url | same_content), or None."""
+    row = db.execute("SELECT * FROM items WHERE url = ?", [article.canonical_url]).fetchone()
+    if row is not None:
+        return _as_dict(db, row), "same_url"
+    if article.content_hash:
+        row = db.execute(
+            "SELECT * FROM items WHERE content_hash = ? ORDER BY id LIMIT 1", [article.content_hash]
+        ).fetchone()
+        if row is not None:
+            return _as_dict(db, row), "same_content"
+    return None
+
+
+def prefer(article: Article, item: dict[str, Any], rank: Callable[[str], int]) -> bool:
+    """Should ``article`` replace ``item`` as the record of their shared text?
+
+    The earliest published copy is the original; between equally dated copies
+    the source listed first in sources.toml wins, then the smaller URL.
+    """
+    new_date = to_utc_text(article.published) if article.published else None
+    old_date = item["published_utc"]
+    if new_date != old_date:
+        if new_date is None:
+            return False
+        if old_date is None:
+            return True
+        return new_date < old_date
+    new_rank, old_rank = rank(article.source), rank(item["source"])
+    if new_rank != old_rank:
+        return new_rank < old_rank
+    return (article.canonical_url or "") < item["url"]
+
+
+def _as_dict(db: sqlite_utils.Database, row: tuple) -> dict[str, Any]:
+    columns = [column.name for column in db["items"].columns]
+    return dict(zip(columns, row, strict=True))
+
+
+class DedupePipeline:
+    """Gives each Article its uid and content hash.
+
+    The copy check itself runs inside StorePipeline's write transaction, so two
+    copies arriving at once cannot both become items.
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> DedupePipeline:
+        return cls()
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, Article):
+            identify(item)
+        return item

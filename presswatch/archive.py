@@ -1,0 +1,202 @@
+"""The SQLite archive: connection settings, schema and its migrations.
+
+Everything that reads or writes the archive (pipelines, CLI, feeds, scheduler)
+opens it with `open_archive`, which applies the pragmas every user needs (WAL so
+readers never block the crawl, a busy timeout so writers queue instead of
+failing) and brings the schema up to date. The schema is documented in
+docs/architecture.md; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+DEFAULT_DB = Path("data/presswatch.db")
+
+# Each migration takes the schema from version N-1 to N. Never edit a released one:
+# append a new function instead, so existing archives upgrade in place.
+
+
+def _v1_core(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE items (
+            id INTEGER PRIMARY KEY,          -- stable row id, used by FTS and the CLI
+            uid TEXT NOT NULL UNIQUE,        -- stable public id: hash of the canonical URL
+            source TEXT NOT NULL,            -- source id from sources.toml
+            kind TEXT NOT NULL,              -- press_release | news | story | publication | page
+            region TEXT,
+            country TEXT,                    -- the source's country (ISO 3166-1 alpha-2), NULL if global
+            url TEXT NOT NULL UNIQUE,        -- canonical URL (no tracking parameters, no fragment)
+            title TEXT NOT NULL,
+            summary TEXT,
+            body TEXT,
+            author TEXT,
+            published TEXT,                  -- ISO 8601 with the page's UTC offset; NULL when undated
+            published_utc TEXT,              -- the same instant in UTC ("...Z"): sorts and filters
+            date_source TEXT,                -- selector | metadata | dateline | listing
+            language TEXT,                   -- ISO 639-1
+            countries TEXT NOT NULL DEFAULT '[]',  -- JSON array of ISO alpha-2 codes mentioned
+            content_hash TEXT,               -- sha256 of the normalised body: exact-duplicate key
+            metadata TEXT NOT NULL DEFAULT '{}',   -- JSON: per-source extra fields (isbn, year, pdf...)
+            first_seen TEXT NOT NULL,        -- UTC, when presswatch first archived it
+            fetched TEXT NOT NULL,           -- UTC, last time the page was fetched
+            updated TEXT,                    -- UTC, last time its title or text changed
+            http_etag TEXT,
+            http_last_modified TEXT,
+            status TEXT NOT NULL DEFAULT 'active'  -- active | removed
+        );
+        CREATE INDEX items_source ON items(source, published_utc);
+        CREATE INDEX items_kind ON items(kind, published_utc);
+        CREATE INDEX items_country ON items(country, published_utc);
+        CREATE INDEX items_language ON items(language, published_utc);
+        CREATE INDEX items_published ON items(published_utc);
+        CREATE INDEX items_content_hash ON items(content_hash);
+
+        -- Every copy that deduplication folded into an item: same canonical URL
+        -- reached by another address, or the same text at another URL.
+        CREATE TABLE duplicates (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            source TEXT NOT NULL,
+            reason TEXT NOT NULL,            -- same_url | same_content
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            times_seen INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (item_id, url)
+        );
+        CREATE INDEX duplicates_url ON duplicates(url);
+
+        CREATE TABLE crawl_runs (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            started TEXT NOT NULL,
+            finished TEXT,
+            status TEXT NOT NULL,            -- running | ok | degraded | failed | timed_out | interrupted
+            reason TEXT,                     -- why, when not ok
+            pid INTEGER,
+            log_path TEXT,
+            full_crawl INTEGER NOT NULL DEFAULT 0,
+            pages_fetched INTEGER NOT NULL DEFAULT 0,
+            not_modified INTEGER NOT NULL DEFAULT 0,
+            items_new INTEGER NOT NULL DEFAULT 0,
+            items_updated INTEGER NOT NULL DEFAULT 0,
+            items_unchanged INTEGER NOT NULL DEFAULT 0,
+            items_duplicate INTEGER NOT NULL DEFAULT 0,
+            http_errors INTEGER NOT NULL DEFAULT 0,
+            no_title INTEGER NOT NULL DEFAULT 0,
+            no_date INTEGER NOT NULL DEFAULT 0,
+            no_body INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX crawl_runs_source ON crawl_runs(source, started);
+
+        -- What went wrong where, one row per page and problem, so a summary can
+        -- name the URL (a 404, an undated page, a page with no title).
+        CREATE TABLE crawl_problems (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES crawl_runs(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            problem TEXT NOT NULL,           -- http_error | network_error | no_title | no_date | ...
+            detail TEXT,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX crawl_problems_run ON crawl_problems(run_id);
+
+        -- Full-text index over items, kept in sync by triggers. External content:
+        -- the text is stored once, in items. content="items" (double quotes) is
+        -- what sqlite-utils and Datasette look for to find it.
+        CREATE VIRTUAL TABLE items_fts USING fts5(
+            title, summary, body,
+            content="items", content_rowid="id",
+            tokenize="unicode61 remove_diacritics 2",
+            prefix="2 3"
+        );
+        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
+            INSERT INTO items_fts (rowid, title, summary, body)
+            VALUES (new.id, new.title, new.summary, new.body);
+        END;
+        CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
+            VALUES ('delete', old.id, old.title, old.summary, old.body);
+        END;
+        CREATE TRIGGER items_au AFTER UPDATE OF title, summary, body ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary, body)
+            VALUES ('delete', old.id, old.title, old.summary, old.body);
+            INSERT INTO items_fts (rowid, title, summary, body)
+            VALUES (new.id, new.title, new.summary, new.body);
+        END;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_core]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the migrations this archive lacks, each in its own transaction."""
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"{db.conn} has schema version {current}, newer than this presswatch ({SCHEMA_VERSION})"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        # BEGIN IMMEDIATE: two processes opening a new archive at once must not
+        # both run the same migration.
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            if schema_version(db) < version:
+                MIGRATIONS[version - 1](db)
+                db.conn.execute(f"PRAGMA user_version = {version}")
+            db.conn.execute("COMMIT")
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
+
+
+def open_archive(path: str | Path = DEFAULT_DB, *, readonly: bool = False) -> sqlite_utils.Database:
+    """Open (creating if needed) the archive at ``path`` with presswatch's settings."""
+    if str(path) == ":memory:":
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+    elif readonly:
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, isolation_level=None)
+    else:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+    # Autocommit at the driver level: presswatch opens transactions explicitly
+    # (db.atomic()), so none stays open by accident and blocks other processes.
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode: a power cut may lose the last commits, never corrupt.
+        conn.execute("PRAGMA synchronous = NORMAL")
+    db = sqlite_utils.Database(conn)
+    if not readonly:
+        migrate(db)
+    return db
+
+
+def utc_now() -> str:
+    """The current time as presswatch stores it: ISO 8601 UTC with a Z, second precision."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def to_utc_text(moment: datetime) -> str:
+    """An aware datetime as sortable UTC text ("2021-06-16T07:00:00Z")."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: presswatch stores only timezone-aware times")
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

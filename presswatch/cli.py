@@ -1,0 +1,234 @@
+"""The `presswatch` command line.
+
+Every command takes --db (the archive, env PRESSWATCH_DB) and, where it needs
+the source list, --sources (env PRESSWATCH_SOURCES).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from presswatch.archive import DEFAULT_DB, open_archive
+from presswatch.configfile import ConfigError
+from presswatch.sources import SourceList, load_sources
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_sources() -> Path:
+    """sources.toml in the current directory, else the one shipped with presswatch."""
+    here = Path("sources.toml")
+    return here if here.exists() else PROJECT_ROOT / "sources.toml"
+
+
+def db_option(command: Callable) -> Callable:
+    return click.option(
+        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
+        envvar="PRESSWATCH_DB", show_default=True, help="The SQLite archive (env PRESSWATCH_DB).",
+    )(command)
+
+
+def sources_option(command: Callable) -> Callable:
+    return click.option(
+        "--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path),
+        default=default_sources, envvar="PRESSWATCH_SOURCES", show_default="sources.toml",
+        help="The source list (env PRESSWATCH_SOURCES).",
+    )(command)
+
+
+def config_errors(command: Callable) -> Callable:
+    """Turn a ConfigError into click's one-line 'Error: ...' and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def load(sources_path: Path) -> SourceList:
+    return load_sources(sources_path)
+
+
+@click.group()
+@click.version_option(package_name="presswatch")
+def main() -> None:
+    """presswatch: crawl IOM press releases and publications into a searchable SQLite archive.
+
+    \b
+    Example, on the bundled sample sites (no internet needed):
+        presswatch demo
+    """
+
+
+@main.command()
+@click.argument("source_ids", nargs=-1, metavar="[SOURCE]...")
+@db_option
+@sources_option
+@click.option("--mirror", metavar="URL", help="Fetch every site from this mirror (the sample sites), "
+              "keeping the real URLs in the archive, e.g. http://127.0.0.1:8765.")
+@click.option("--full", is_flag=True, help="Re-walk every listing page and item (for backfills).")
+@click.option("--workers", type=click.IntRange(0, 64), default=None,
+              help="Extraction processes (default: one per core; 0: in this process).")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the crawl log to this file instead of stderr.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=None,
+              help="Stop the crawl after this many seconds (status timed_out).")
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's own log lines too.")
+@config_errors
+def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, mirror: str | None, full: bool,
+          workers: int | None, log_file: Path | None, timeout: float | None, verbose: bool) -> None:
+    """Crawl sources into the archive: all enabled ones, or those named.
+
+    \b
+    Examples:
+        presswatch crawl                       # every enabled source
+        presswatch crawl iom-press moldova     # just these two
+        presswatch crawl --mirror http://127.0.0.1:8765   # the sample sites
+    """
+    from crawler.run import crawl_settings, run_crawl
+    from presswatch.runs import last_run_id
+
+    sources = load(sources_path)
+    selected = sources.select(source_ids)
+    if not selected:
+        raise click.ClickException(f"{sources_path}: no enabled source to crawl")
+    db = open_archive(db_path)
+    before = last_run_id(db)
+    db.close()
+    click.echo(f"Crawling {len(selected)} source(s) into {db_path}: {', '.join(s.id for s in selected)}",
+               err=True)
+    settings = crawl_settings(db=db_path, sources_path=sources_path, mirror=mirror, full=full,
+                              workers=workers, log_file=log_file, timeout=timeout)
+    run_crawl(selected, settings, verbose=verbose)
+    failed = print_crawl_summary(db_path, before)
+    if failed and len(failed) == len(selected):
+        sys.exit(1)
+
+
+def print_crawl_summary(db_path: Path, before: int) -> list[str]:
+    """Print the runs recorded after run id ``before``; return the sources whose run failed."""
+    from presswatch.runs import problems_of, runs_since
+
+    db = open_archive(db_path)
+    runs = runs_since(db, before)
+    rows = [
+        [run["source"], run["status"], run["pages_fetched"], run["items_new"], run["items_updated"],
+         run["items_unchanged"], run["items_duplicate"], run["http_errors"], run["no_date"]]
+        for run in runs
+    ]
+    click.echo(tabulate(rows, headers=["source", "status", "pages", "new", "updated", "unchanged",
+                                       "duplicates", "http errors", "undated"]))
+    totals = {key: sum(run[key] for run in runs) for key in
+              ("pages_fetched", "items_new", "items_updated", "items_duplicate")}
+    click.echo(
+        f"\n{len(runs)} source(s): {totals['pages_fetched']} pages fetched, {totals['items_new']} new, "
+        f"{totals['items_updated']} updated, {totals['items_duplicate']} duplicate copies recorded; "
+        f"{db['items'].count} items in the archive."
+    )
+    problems = problems_of(db, [run["id"] for run in runs])
+    if problems:
+        click.echo(f"\nProblems ({len(problems)}): none stopped the crawl.")
+        for problem in problems:
+            click.echo(f"  {problem['source']}: {problem['problem']}: {problem['url']} ({problem['detail']})")
+    failed = [run["source"] for run in runs if run["status"] in ("failed", "timed_out", "interrupted")]
+    for run in runs:
+        if run["status"] != "ok":
+            click.echo(f"  {run['source']}: {run['status']}: {run['reason']}", err=True)
+    db.close()
+    return failed
+
+
+@main.command(name="sources")
+@db_option
+@sources_option
+@config_errors
+def sources_command(db_path: Path, sources_path: Path) -> None:
+    """List the configured sources with their last run and item count.
+
+    \b
+    Example:
+        presswatch sources --db data/presswatch.db
+    """
+    from presswatch.runs import source_overview
+
+    sources = load(sources_path)
+    db = open_archive(db_path)
+    rows = source_overview(db, sources)
+    click.echo(tabulate(rows, headers="keys"))
+
+
+@main.command(name="sample-sites")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port on 127.0.0.1 (0: any free port).")
+def sample_sites(port: int) -> None:
+    """Serve the bundled sample sites (an offline replica of the IOM sites) on 127.0.0.1.
+
+    Requests are routed by their Host header; `presswatch crawl --mirror
+    http://127.0.0.1:PORT` fetches every source from here. Each answered request
+    is logged.
+
+    \b
+    Example:
+        presswatch sample-sites --port 8765
+    """
+    from presswatch.sample_sites.server import SampleSiteServer
+
+    server = SampleSiteServer(port=port, log=lambda line: click.echo(line, err=True))
+    click.echo(f"Serving the sample sites on {server.url} (Ctrl-C to stop)", err=True)
+    for host in sorted(server.hosts):
+        click.echo(f"  {host}", err=True)
+    server.serve_forever()
+
+
+@main.command()
+@db_option
+@sources_option
+@click.option("--port", type=click.IntRange(0, 65535), default=0,
+              help="Port for the sample sites (default: any free port).")
+@click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's own log lines too.")
+@config_errors
+def demo(db_path: Path, sources_path: Path, port: int, verbose: bool) -> None:
+    """Serve the sample sites, crawl every source from them, and report what was archived.
+
+    \b
+    Example:
+        presswatch demo --db data/presswatch.db
+    """
+    from crawler.run import crawl_settings, run_crawl
+    from presswatch.runs import last_run_id
+    from presswatch.sample_sites.server import SampleSiteServer
+
+    sources = load(sources_path)
+    selected = sources.enabled()
+    server = SampleSiteServer(port=port).start()
+    click.echo(f"Sample sites on {server.url}; crawling {len(selected)} sources into {db_path}", err=True)
+    db = open_archive(db_path)
+    before = last_run_id(db)
+    db.close()
+    settings = crawl_settings(db=db_path, sources_path=sources_path, mirror=server.url)
+    try:
+        run_crawl(selected, settings, verbose=verbose)
+    finally:
+        server.stop()
+    click.echo(f"\nThe sample server answered {len(server.requests)} requests.")
+    print_crawl_summary(db_path, before)
+    click.echo(
+        f"\nSearch it:  sqlite-utils search {db_path} items remittances\n"
+        f"Open it:    sqlite3 {db_path} 'select title, published from items order by published_utc desc'"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name=os.path.basename(sys.argv[0]))

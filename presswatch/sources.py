@@ -1,0 +1,310 @@
+"""The source list (`sources.toml`): what to crawl, how links are found, when to run.
+
+Each ``[[source]]`` entry is validated on load; any mistake stops with one line
+naming the file, the line, the source and the field (see configfile.py).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pycountry
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from presswatch.configfile import (
+    ConfigError,
+    locate,
+    parse_duration,
+    read_toml,
+    validate_entry,
+)
+
+KINDS = ("press_release", "news", "story", "publication", "page")
+Kind = Literal["press_release", "news", "story", "publication", "page"]
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    return parse_duration(value)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _http_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a URL")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _selector(value: Any) -> str:
+    """A CSS selector, or an XPath one written ``xpath:...``; checked by compiling it."""
+    from parsel import Selector
+
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{value!r} is not a selector")
+    probe = Selector(text="<html></html>")
+    try:
+        if value.startswith("xpath:"):
+            probe.xpath(value[len("xpath:") :])
+        else:
+            probe.css(value)
+    except Exception as exc:  # parsel raises several kinds for a bad expression
+        raise ValueError(f"{value!r} is not a valid selector: {exc}") from None
+    return value
+
+
+Selector = Annotated[str, BeforeValidator(_selector)]
+
+
+class Listing(_Strict):
+    """How item links are found on listing pages."""
+
+    item: Selector | None = None  # each card/teaser; `link` and `date` are looked up inside it
+    link: Selector | None = None  # the <a> (or href) of an item; default: the card itself
+    date: Selector | None = None  # the teaser's date, a hint when the page itself has none
+    next: Selector | None = None  # the "next page" link
+    max_pages: int = Field(50, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _needs_a_link(self) -> Listing:
+        if self.item is None and self.link is None:
+            raise ValueError("give `item` (each teaser) or `link` (each item link)")
+        return self
+
+
+class Selectors(_Strict):
+    """Per-field selectors that override what trafilatura finds."""
+
+    title: Selector | None = None
+    body: Selector | None = None
+    summary: Selector | None = None
+    date: Selector | None = None
+    author: Selector | None = None
+
+
+class Schedule(_Strict):
+    """Either ``every = "6h"`` or ``cron = "0 */6 * * *"``; ``jitter`` spreads start times."""
+
+    every: Duration | None = None
+    cron: str | None = None
+    jitter: Duration = timedelta(0)
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                CronTrigger.from_crontab(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a crontab expression: {exc}") from None
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Schedule:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("give exactly one of `every` (an interval) or `cron`")
+        return self
+
+    def describe(self) -> str:
+        return f"every {self.every}" if self.every is not None else f"cron {self.cron}"
+
+
+def _language(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 2 or pycountry.languages.get(alpha_2=value) is None:
+        raise ValueError(f"{value!r} is not an ISO 639-1 language code")
+    return value
+
+
+Language = Annotated[str, BeforeValidator(_language)]
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class Source(_Strict):
+    """One site section presswatch watches."""
+
+    id: str
+    name: str
+    kind: Kind
+    region: str
+    country: str | None = None  # ISO 3166-1 alpha-2; omitted for a global source
+    languages: list[Language] = Field(min_length=1)
+    timezone: str = "UTC"
+    date_languages: list[Language] | None = None  # month names to expect; default `languages`
+    start_urls: list[HttpUrl] = []
+    feeds: list[HttpUrl] = []
+    sitemaps: list[HttpUrl] = []
+    domains: list[str] = []  # hosts the crawl may visit; default: the hosts of the URLs above
+    item_urls: str | None = None  # regular expression item links must match (e.g. skip home pages)
+    listing: Listing | None = None
+    selectors: Selectors = Selectors()
+    metadata: dict[str, Selector] = {}  # extra fields kept in items.metadata (year, isbn, pdf...)
+    schedule: Schedule
+    enabled: bool = True
+    recheck_after: Duration = timedelta(days=7)
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"{value!r} must be lowercase letters, digits and dashes")
+        return value
+
+    @field_validator("item_urls")
+    @classmethod
+    def _valid_pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("country")
+    @classmethod
+    def _valid_country(cls, value: str | None) -> str | None:
+        if value is not None and (
+            len(value) != 2 or pycountry.countries.get(alpha_2=value) is None or value != value.upper()
+        ):
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Chisinau)") from None
+        return value
+
+    @field_validator("domains")
+    @classmethod
+    def _valid_domains(cls, value: list[str]) -> list[str]:
+        for domain in value:
+            if not _DOMAIN.match(domain):
+                raise ValueError(f"{domain!r} is not a domain name")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Source:
+        if not (self.start_urls or self.feeds or self.sitemaps):
+            raise ValueError("give at least one of start_urls, feeds or sitemaps")
+        if self.start_urls and self.listing is None:
+            raise ValueError("start_urls are listing pages: add a [source.listing] table")
+        if self.domains:
+            for url in [*self.start_urls, *self.feeds, *self.sitemaps]:
+                if not self.allows(url):
+                    raise ValueError(f"{url!r} is outside the source's domains {self.domains}")
+        return self
+
+    @property
+    def allowed_domains(self) -> list[str]:
+        if self.domains:
+            return list(self.domains)
+        hosts = {urlsplit(url).hostname for url in [*self.start_urls, *self.feeds, *self.sitemaps]}
+        return sorted(host for host in hosts if host)
+
+    @property
+    def month_languages(self) -> list[str]:
+        return list(self.date_languages or self.languages)
+
+    def is_item_url(self, url: str) -> bool:
+        """May ``url`` be an item page (it matches `item_urls`, when given)?"""
+        return self.item_urls is None or re.search(self.item_urls, url) is not None
+
+    def allows(self, url: str) -> bool:
+        """Is ``url`` on one of this source's domains (or a subdomain of one)?"""
+        host = (urlsplit(url).hostname or "").lower()
+        domains = self.domains or self.allowed_domains
+        return any(host == domain or host.endswith("." + domain) for domain in domains)
+
+
+class SourceList:
+    """All sources of a sources.toml, in file order (the order breaks ties between copies)."""
+
+    def __init__(self, path: Path, sources: list[Source]):
+        self.path = path
+        self.sources = sources
+        self._by_id = {source.id: source for source in sources}
+
+    def __iter__(self):
+        return iter(self.sources)
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def get(self, source_id: str) -> Source:
+        try:
+            return self._by_id[source_id]
+        except KeyError:
+            known = ", ".join(self._by_id)
+            raise ConfigError(f"{self.path}: no source {source_id!r} (known: {known})") from None
+
+    def rank(self, source_id: str) -> int:
+        """Position in the file; unknown sources sort last."""
+        for position, source in enumerate(self.sources):
+            if source.id == source_id:
+                return position
+        return len(self.sources)
+
+    def enabled(self) -> list[Source]:
+        return [source for source in self.sources if source.enabled]
+
+    def select(self, source_ids: list[str] | tuple[str, ...]) -> list[Source]:
+        """The named sources (all enabled ones when none are named)."""
+        if not source_ids:
+            return self.enabled()
+        return [self.get(source_id) for source_id in source_ids]
+
+
+def load_sources(path: str | Path) -> SourceList:
+    """Load and validate sources.toml; raise ConfigError (one line) on any mistake."""
+    path = Path(path)
+    data, text = read_toml(path)
+    unknown = sorted(set(data) - {"source"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r} (expected [[source]] tables)")
+    entries = data.get("source", [])
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: no [[source]] entries")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        label = f"source {entry.get('id', f'#{index + 1}')!r}" if isinstance(entry, dict) else "source"
+        source = validate_entry(
+            Source, entry, path=path, text=text, table="source", index=index, label=label
+        )
+        assert isinstance(source, Source)
+        if source.id in seen:
+            line = locate(text, "source", index, ["id"])
+            raise ConfigError(f"{path}:{line}: {label}: id: duplicate source id")
+        seen.add(source.id)
+        sources.append(source)
+    return SourceList(path, sources)
