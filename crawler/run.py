@@ -71,10 +71,10 @@ def run_crawl(sources: list[Source], settings: Settings, *, verbose: bool = Fals
     One failing source never stops the others: each has its own crawler, and
     the spider turns every failed request into a recorded problem.
     """
-    process = CrawlerProcess(settings)
     if not verbose:
         for name in _QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
+    process = CrawlerProcess(settings)
     for source in sources:
         process.crawl(SourceSpider, source=source.id)
     process.start()

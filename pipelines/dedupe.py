@@ -16,7 +16,6 @@ import sqlite_utils
 
 from crawler.items import Article
 from pipelines.normalize import content_hash, item_uid
-from presswatch.archive import to_utc_text
 
 
 def identify(article: Article) -> Article:
@@ -44,17 +43,20 @@ def find_copy(db: sqlite_utils.Database, article: Article) -> tuple[dict[str, An
 def prefer(article: Article, item: dict[str, Any], rank: Callable[[str], int]) -> bool:
     """Should ``article`` replace ``item`` as the record of their shared text?
 
-    The earliest published copy is the original; between equally dated copies
-    the source listed first in sources.toml wins, then the smaller URL.
+    The copy published on the earliest day is the original; between copies of
+    the same day the source listed first in sources.toml wins, then the
+    smaller URL.
     """
-    new_date = to_utc_text(article.published) if article.published else None
-    old_date = item["published_utc"]
-    if new_date != old_date:
-        if new_date is None:
+    # Compare calendar days as each page states them: a copy that gives only a
+    # date (midnight) must not beat the original that gives the time of day.
+    new_day = article.published.date().isoformat() if article.published else None
+    old_day = item["published"][:10] if item["published"] else None
+    if new_day != old_day:
+        if new_day is None:
             return False
-        if old_date is None:
+        if old_day is None:
             return True
-        return new_date < old_date
+        return new_day < old_day
     new_rank, old_rank = rank(article.source), rank(item["source"])
     if new_rank != old_rank:
         return new_rank < old_rank

@@ -137,7 +137,28 @@ def _v1_core(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_core]
+def _v2_topics(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- Which items belong to which topics of topics.toml (feeds/ classifies).
+        CREATE TABLE item_topics (
+            topic TEXT NOT NULL,
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            PRIMARY KEY (topic, item_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX item_topics_item ON item_topics(item_id);
+
+        -- Small facts presswatch remembers between runs (e.g. the hash of the
+        -- topics.toml the classification was computed with).
+        CREATE TABLE state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_core, _v2_topics]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

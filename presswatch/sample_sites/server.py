@@ -1,0 +1,230 @@
+"""HTTP server for the bundled sample sites.
+
+One threaded ``http.server`` answers for every sample host, routing on the
+``Host`` header (port stripped)::
+
+    with SampleSiteServer() as server:        # port 0: any free port
+        # GET {server.url}/news/x with "Host: www.iom.int"
+        ...
+
+A request whose Host is not a sample site gets an index of the sites.  Pages are
+rendered once, at construction; they are static.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections.abc import Callable
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from .render import Archive, Page, load_content, render_all, render_index
+
+__all__ = ["SampleSiteServer", "load_content", "main"]
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # keep-alive clients must not hold up stop()
+    allow_reuse_address = True
+    sample: SampleSiteServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"
+    timeout = 30  # idle keep-alive connections are closed after this
+
+    def version_string(self) -> str:
+        return "presswatch-sample-sites/1.0"
+
+    # ------------------------------------------------------------- methods
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        self._answer(head=False)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._answer(head=True)
+
+    def _not_allowed(self) -> None:
+        host, target = self._target()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        body = b"Method Not Allowed\n"
+        self.send_response(HTTPStatus.METHOD_NOT_ALLOWED)
+        self.send_header("Allow", "GET, HEAD")
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.server.sample._record(host, self.command, target, 405)
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
+
+    # ------------------------------------------------------------- helpers
+
+    def _target(self) -> tuple[str, str]:
+        """(host without port, path with query) of the request."""
+        target = self.path
+        host = self.headers.get("Host", "")
+        if "://" in target:  # absolute-form request (proxy style)
+            parts = urlsplit(target)
+            host = parts.netloc
+            target = parts.path or "/"
+            if parts.query:
+                target += "?" + parts.query
+        host = host.strip().lower()
+        if host.startswith("["):  # [::1]:port
+            host = host.split("]", 1)[0] + "]"
+        else:
+            host = host.rsplit(":", 1)[0] if ":" in host else host
+        return host.rstrip("."), target
+
+    def _answer(self, head: bool) -> None:
+        sample = self.server.sample
+        host, target = self._target()
+        if host in sample.hosts:
+            page = sample.archive.lookup(host, target)
+            if page is None:
+                page = sample.archive.not_found(host)
+        else:
+            page = sample.index_page(urlsplit(target).path)
+        status = page.status
+        conditional = status == 200 and self._not_modified(page)
+        if conditional:
+            status = 304
+        self.send_response(status)
+        if page.location:
+            self.send_header("Location", page.location)
+        if status != 304:
+            self.send_header("Content-Type", page.content_type)
+            self.send_header("Content-Length", str(len(page.body)))
+            if page.language:
+                self.send_header("Content-Language", page.language)
+        if page.status == 200:
+            self.send_header("Last-Modified", page.last_modified_http)
+            self.send_header("ETag", page.etag)
+            self.send_header("Cache-Control", "public, max-age=300")
+        # logged before anything is sent, so a client never sees a response unlogged
+        sample._record(host, self.command, target, status)
+        self.end_headers()
+        if status != 304 and not head:
+            self.wfile.write(page.body)
+
+    def _not_modified(self, page: Page) -> bool:
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:
+            tags = [t.strip() for t in if_none_match.split(",")]
+            return "*" in tags or any(t.removeprefix("W/") == page.etag for t in tags)
+        if_modified_since = self.headers.get("If-Modified-Since")
+        if if_modified_since:
+            try:
+                since = parsedate_to_datetime(if_modified_since)
+            except (TypeError, ValueError, IndexError):
+                return False
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)
+            return page.last_modified <= since
+        return False
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # requests are logged through SampleSiteServer.log
+
+
+class SampleSiteServer:
+    """The sample sites over HTTP on ``host:port`` (port 0: a free port)."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        log: Callable[[str], None] | None = None,
+    ):
+        self.archive: Archive = render_all(load_content())
+        self.hosts: frozenset[str] = self.archive.hosts
+        self.requests: list[tuple[str, str, str, int]] = []
+        self.log = log
+        self._lock = threading.Lock()
+        self._httpd = _HTTPServer((host, port), _Handler)
+        self._httpd.sample = self
+        bound_host, bound_port = self._httpd.server_address[:2]
+        self.url = f"http://{host}:{bound_port}"
+        self.port: int = bound_port
+        self._thread: threading.Thread | None = None
+        self._index_cache: dict[int, Page] = {}
+
+    # ------------------------------------------------------------- lifecycle
+
+    def start(self) -> SampleSiteServer:
+        """Serve in a daemon thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="sample-sites",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until Ctrl-C."""
+        try:
+            self._httpd.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._httpd.server_close()
+
+    def __enter__(self) -> SampleSiteServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------- internals
+
+    def index_page(self, path: str) -> Page:
+        status = 200 if path in ("", "/") else 404
+        page = self._index_cache.get(status)
+        if page is None:
+            text = render_index(self.archive, self.url)
+            page = Page(text.encode(), "text/html; charset=utf-8", status=status, language="en")
+            self._index_cache[status] = page
+        return page
+
+    def _record(self, host: str, method: str, target: str, status: int) -> None:
+        with self._lock:
+            self.requests.append((host, method, target, status))
+        if self.log is not None:
+            self.log(f"{host or '-'} {method} {target} {status}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m presswatch.sample_sites.server [--port N]``."""
+    parser = argparse.ArgumentParser(description="Serve the presswatch sample sites.")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--quiet", action="store_true", help="do not log requests")
+    args = parser.parse_args(argv)
+    server = SampleSiteServer(args.port, args.host, log=None if args.quiet else print)
+    print(f"sample sites on {server.url} (hosts: {', '.join(sorted(server.hosts))})", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Shared fixtures: an in-memory archive, the sample sites, and one real crawl of them.
+
+The crawl runs `presswatch crawl --mirror ...` in a child process (a Twisted
+reactor cannot be restarted inside the test process), over real HTTP on
+127.0.0.1, into a real SQLite file. It runs once per test session and is shared
+by every test that needs an archive of the sample sites; tests must not write
+to it (copy it with `archive_copy` to change things).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from presswatch.archive import open_archive
+from presswatch.sample_sites.server import SampleSiteServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT / "sources.toml"
+
+
+def presswatch(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the presswatch command in a child process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "presswatch", *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@dataclass
+class CrawlResult:
+    db_path: Path
+    first: subprocess.CompletedProcess
+    second: subprocess.CompletedProcess
+    server: SampleSiteServer
+    requests_first: list[tuple[str, str, str, int]]
+
+
+@pytest.fixture
+def archive():
+    """An empty archive in memory, with the full schema."""
+    db = open_archive(":memory:")
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="session")
+def sample_server():
+    with SampleSiteServer(port=0) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def crawled(tmp_path_factory, sample_server) -> CrawlResult:
+    """The sample sites crawled twice into one archive (the second crawl must change nothing)."""
+    db_path = tmp_path_factory.mktemp("crawl") / "presswatch.db"
+    args = ("crawl", "--mirror", sample_server.url, "--db", str(db_path), "--sources", str(SOURCES))
+    first = presswatch(*args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    requests_first = list(sample_server.requests)
+    second = presswatch(*args)
+    assert second.returncode == 0, second.stderr[-3000:]
+    return CrawlResult(db_path, first, second, sample_server, requests_first)
+
+
+@pytest.fixture
+def archive_copy(crawled, tmp_path):
+    """A writable copy of the crawled archive."""
+    path = tmp_path / "presswatch.db"
+    source = open_archive(crawled.db_path)
+    source.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    source.close()
+    shutil.copy(crawled.db_path, path)
+    return path
