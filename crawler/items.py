@@ -29,6 +29,20 @@ class FetchedPage:
 
 
 @dataclass
+class RecheckedPage:
+    """An archived item page re-fetched that did not come back with new content.
+
+    status 304: unchanged since the stored ETag/Last-Modified; 404 or 410: the
+    page is gone and the item is to be marked removed (never deleted).
+    """
+
+    source: str
+    url: str
+    status: int
+    fetched: datetime  # aware, UTC
+
+
+@dataclass
 class Article:
     """An extracted item on its way to the archive."""
 

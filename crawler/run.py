@@ -71,10 +71,13 @@ def run_crawl(sources: list[Source], settings: Settings, *, verbose: bool = Fals
     One failing source never stops the others: each has its own crawler, and
     the spider turns every failed request into a recorded problem.
     """
-    if not verbose:
-        for name in _QUIET_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
+    quiet = [] if verbose else [logging.getLogger(name) for name in _QUIET_LOGGERS]
+    for logger in quiet:
+        logger.setLevel(logging.WARNING)
     process = CrawlerProcess(settings)
+    # CrawlerProcess re-applies Scrapy's logging config (scrapy at DEBUG): quiet it again.
+    for logger in quiet:
+        logger.setLevel(logging.WARNING)
     for source in sources:
         process.crawl(SourceSpider, source=source.id)
     process.start()

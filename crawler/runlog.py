@@ -26,6 +26,7 @@ _COUNTERS = {
     "items_updated": "presswatch/items_updated",
     "items_unchanged": "presswatch/items_unchanged",
     "items_duplicate": "presswatch/items_duplicate",
+    "items_removed": "presswatch/items_removed",
     "pages_fetched": "presswatch/pages_fetched",
     "not_modified": "presswatch/not_modified",
     "http_errors": "presswatch/problems/http_error",

@@ -15,14 +15,15 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.items import Article
+from crawler.items import Article, RecheckedPage
 from crawler.signals import report_problem
 from pipelines.dedupe import find_copy, prefer
+from pipelines.normalize import canonical_url
 from presswatch.archive import open_archive, to_utc_text, utc_now
 
 logger = logging.getLogger("presswatch.store")
 
-NEW, UPDATED, UNCHANGED, DUPLICATE = "new", "updated", "unchanged", "duplicate"
+NEW, UPDATED, UNCHANGED, DUPLICATE, REMOVED = "new", "updated", "unchanged", "duplicate", "removed"
 
 
 def item_record(article: Article, source: Any) -> dict[str, Any]:
@@ -72,6 +73,53 @@ def _record_duplicate(db: sqlite_utils.Database, item_id: int, url: str, source:
     return True
 
 
+def _event(db: sqlite_utils.Database, item: dict[str, Any], event: str, detail: str) -> None:
+    db["item_events"].insert(
+        {"item_id": item["id"], "source": item["source"], "at": utc_now(), "event": event, "detail": detail}
+    )
+
+
+def _keep_version(db: sqlite_utils.Database, item: dict[str, Any]) -> int:
+    """Copy the item's current title and text into item_versions before they change."""
+    version = db.execute(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM item_versions WHERE item_id = ?", [item["id"]]
+    ).fetchone()[0]
+    db["item_versions"].insert(
+        {"item_id": item["id"], "version": version, "title": item["title"], "summary": item["summary"],
+         "body": item["body"], "content_hash": item["content_hash"], "fetched": item["fetched"],
+         "replaced": utc_now()}
+    )
+    _event(db, item, "updated", f"title or text changed; version {version} kept")
+    return version
+
+
+def store_recheck(db: sqlite_utils.Database, page: RecheckedPage) -> tuple[str, int | None]:
+    """Record a conditional re-check: 304 (unchanged) or 404/410 (mark the item removed)."""
+    canonical = canonical_url(page.url)
+    fetched = to_utc_text(page.fetched)
+    with db.atomic():
+        row = db.execute("SELECT * FROM items WHERE url = ?", [canonical]).fetchone()
+        if row is None:
+            # A duplicate copy: note that it was seen (or is gone) and move on.
+            db.execute(
+                "UPDATE duplicates SET last_seen = ?, times_seen = times_seen + 1 WHERE url IN (?, ?)",
+                [fetched, canonical, page.url],
+            )
+            return UNCHANGED, None
+        columns = [column.name for column in db["items"].columns]
+        item = dict(zip(columns, row, strict=True))
+        if page.status == 304:
+            db["items"].update(item["id"], {"fetched": fetched})
+            return UNCHANGED, item["id"]
+        # Gone: keep the item and its history, mark it removed.
+        db["items"].update(item["id"], {"fetched": fetched})
+        if item["status"] == "removed":
+            return UNCHANGED, item["id"]
+        db["items"].update(item["id"], {"status": "removed", "removed": utc_now()})
+        _event(db, item, "removed", f"the page answered HTTP {page.status}")
+        return REMOVED, item["id"]
+
+
 def store_article(
     db: sqlite_utils.Database, article: Article, source: Any, rank: Callable[[str], int]
 ) -> tuple[str, int]:
@@ -94,6 +142,7 @@ def store_article(
                 return (DUPLICATE if is_new else UNCHANGED), item_id
             changed = (item["title"], item["content_hash"]) != (record["title"], record["content_hash"])
             if changed:
+                _keep_version(db, item)
                 refresh = {key: value for key, value in record.items() if key != "uid"}
                 refresh["updated"] = utc_now()
             else:
@@ -102,6 +151,10 @@ def store_article(
                     "http_etag": record["http_etag"],
                     "http_last_modified": record["http_last_modified"],
                 }
+            if item["status"] == "removed":
+                # The page answers again: the item is back.
+                refresh.update(status="active", removed=None)
+                _event(db, item, "restored", "the page answers again")
             db["items"].update(item_id, refresh)
             return (UPDATED if changed else UNCHANGED), item_id
         # Same text at another URL.
@@ -140,6 +193,13 @@ class StorePipeline:
             self.db = None
 
     def process_item(self, item: Any) -> Any:
+        if isinstance(item, RecheckedPage):
+            assert self.db is not None
+            outcome, _item_id = store_recheck(self.db, item)
+            self.crawler.stats.inc_value(f"presswatch/items_{outcome}")
+            if outcome == REMOVED:
+                logger.info("[%s] removed: %s (HTTP %d)", item.source, item.url, item.status)
+            return item
         if not isinstance(item, Article):
             return item
         assert self.db is not None

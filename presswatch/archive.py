@@ -158,7 +158,42 @@ def _v2_topics(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_core, _v2_topics]
+def _v3_versions(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- Earlier versions of items whose title or text changed on a re-fetch.
+        -- The current version stays in items; version numbers start at 1.
+        CREATE TABLE item_versions (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            summary TEXT,
+            body TEXT,
+            content_hash TEXT,
+            fetched TEXT NOT NULL,           -- UTC, when this version was last fetched
+            replaced TEXT NOT NULL,          -- UTC, when a newer version replaced it
+            UNIQUE (item_id, version)
+        );
+        -- What happened to items after they were archived: updated, removed,
+        -- restored. The health feed and `presswatch show` read it.
+        CREATE TABLE item_events (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            at TEXT NOT NULL,
+            event TEXT NOT NULL,             -- updated | removed | restored
+            detail TEXT
+        );
+        CREATE INDEX item_events_at ON item_events(at);
+        ALTER TABLE items ADD COLUMN removed TEXT;  -- UTC, when its page started answering 404/410
+        ALTER TABLE crawl_runs ADD COLUMN items_removed INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX items_source_fetched ON items(source, fetched);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_core, _v2_topics, _v3_versions]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

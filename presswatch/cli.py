@@ -169,15 +169,51 @@ def sources_command(db_path: Path, sources_path: Path) -> None:
     click.echo(tabulate(rows, headers="keys"))
 
 
+@main.command()
+@click.argument("ref", metavar="ID")
+@db_option
+@click.option("--from", "from_version", type=click.IntRange(min=1), default=None,
+              help="Older version number (default: the one before --to).")
+@click.option("--to", "to_version", type=click.IntRange(min=1), default=None,
+              help="Newer version number (default: the current version).")
+def diff(ref: str, db_path: Path, from_version: int | None, to_version: int | None) -> None:
+    """Show what changed between two versions of an item (ID: its id, uid or URL).
+
+    \b
+    Example:
+        presswatch diff https://www.iom.int/news/some-release
+        presswatch diff 42 --from 1 --to 3
+    """
+    from presswatch.versions import diff_versions, find_item, item_versions
+
+    db = open_archive(db_path)
+    item = find_item(db, ref)
+    if item is None:
+        raise click.ClickException(f"no item {ref!r} in {db_path}")
+    versions = item_versions(db, item)
+    if len(versions) == 1:
+        click.echo(f"{item['title']}: one version only (fetched {item['fetched']}), nothing to compare.")
+        return
+    newest = to_version or len(versions)
+    oldest = from_version or newest - 1
+    if not (1 <= oldest < newest <= len(versions)):
+        raise click.ClickException(f"versions go from 1 to {len(versions)}; --from must be below --to")
+    click.echo(diff_versions(versions[oldest - 1], versions[newest - 1]), nl=False)
+
+
 @main.command(name="sample-sites")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="Port on 127.0.0.1 (0: any free port).")
-def sample_sites(port: int) -> None:
+@click.option("--edition", type=click.Choice(["1", "2"]), default="1", show_default=True,
+              help="2: one release added, one edited, one removed (changes.toml). "
+                   "Switch a running server with POST /_edition/N.")
+def sample_sites(port: int, edition: str) -> None:
     """Serve the bundled sample sites (an offline replica of the IOM sites) on 127.0.0.1.
 
     Requests are routed by their Host header; `presswatch crawl --mirror
     http://127.0.0.1:PORT` fetches every source from here. Each answered request
-    is logged.
+    is logged. `curl -X POST http://127.0.0.1:PORT/_edition/2` switches a
+    running server to edition 2 (a release added, one edited, one removed).
 
     \b
     Example:
@@ -186,7 +222,8 @@ def sample_sites(port: int) -> None:
     from presswatch.sample_sites.server import SampleSiteServer
 
     server = SampleSiteServer(port=port, log=lambda line: click.echo(line, err=True))
-    click.echo(f"Serving the sample sites on {server.url} (Ctrl-C to stop)", err=True)
+    server.set_edition(int(edition))
+    click.echo(f"Serving edition {edition} of the sample sites on {server.url} (Ctrl-C to stop)", err=True)
     for host in sorted(server.hosts):
         click.echo(f"  {host}", err=True)
     server.serve_forever()

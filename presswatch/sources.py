@@ -82,6 +82,9 @@ class Listing(_Strict):
     date: Selector | None = None  # the teaser's date, a hint when the page itself has none
     next: Selector | None = None  # the "next page" link
     max_pages: int = Field(50, ge=1, le=100_000)
+    # Incremental crawls stop paginating after this many pages in a row list
+    # only archived items (listings are newest first).
+    stop_after_known_pages: int = Field(1, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _needs_a_link(self) -> Listing:
@@ -167,7 +170,8 @@ class Source(_Strict):
     metadata: dict[str, Selector] = {}  # extra fields kept in items.metadata (year, isbn, pdf...)
     schedule: Schedule
     enabled: bool = True
-    recheck_after: Duration = timedelta(days=7)
+    recheck_after: Duration = timedelta(days=7)  # archived items older than this are re-checked
+    recheck_per_crawl: int = Field(100, ge=0, le=100_000)  # at most this many re-checks a crawl
 
     @field_validator("id")
     @classmethod

@@ -41,6 +41,7 @@ class CrawlResult:
     second: subprocess.CompletedProcess
     server: SampleSiteServer
     requests_first: list[tuple[str, str, str, int]]
+    requests_second: list[tuple[str, str, str, int]]
 
 
 @pytest.fixture
@@ -67,7 +68,8 @@ def crawled(tmp_path_factory, sample_server) -> CrawlResult:
     requests_first = list(sample_server.requests)
     second = presswatch(*args)
     assert second.returncode == 0, second.stderr[-3000:]
-    return CrawlResult(db_path, first, second, sample_server, requests_first)
+    requests_second = list(sample_server.requests)[len(requests_first):]
+    return CrawlResult(db_path, first, second, sample_server, requests_first, requests_second)
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
-from crawler.items import FetchedPage
+from crawler.items import FetchedPage, RecheckedPage
+from crawler.known import DUE, FRESH, NEW, ArchiveIndex, KnownPage
 from crawler.signals import report_problem
 from pipelines.extract import select, selected_text
 from presswatch.sources import Source, load_sources
@@ -32,6 +33,8 @@ class SourceSpider(scrapy.Spider):
         super().__init__(source, *args, **kwargs)
         self.source_id = source
         self.config: Source | None = None
+        self.full = False  # --full: walk every listing page, fetch every item
+        self.known: ArchiveIndex | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -39,11 +42,15 @@ class SourceSpider(scrapy.Spider):
         spider.config = load_sources(crawler.settings["PRESSWATCH_SOURCES"]).get(spider.source_id)
         # OffsiteMiddleware drops every request outside these.
         spider.allowed_domains = spider.config.allowed_domains
+        spider.full = crawler.settings.getbool("PRESSWATCH_FULL")
+        spider.db_path = crawler.settings["PRESSWATCH_DB"]
         return spider
 
     async def start(self):
         config = self.config
         assert config is not None
+        if not self.full:
+            self.known = ArchiveIndex(self.db_path)
         for url in config.feeds:
             yield Request(url, callback=self.parse_feed, errback=self.discovery_failed)
         for url in config.sitemaps:
@@ -52,35 +59,58 @@ class SourceSpider(scrapy.Spider):
             yield Request(
                 url, callback=self.parse_listing, errback=self.listing_failed, cb_kwargs={"page": 1}
             )
+        if self.known is not None:
+            # Archived items due for a re-check, whether or not a listing still shows them.
+            due = self.known.due_items(self.source_id, datetime.now(UTC), config.recheck_after,
+                                       config.recheck_per_crawl)
+            for url, known in due:
+                yield self.recheck_request(url, known, None, None)
 
     # Discovery -----------------------------------------------------------
 
-    def parse_listing(self, response: Response, page: int):
+    def closed(self, reason: str) -> None:
+        if self.known is not None:
+            self.known.close()
+
+    def parse_listing(self, response: Response, page: int, known_streak: int = 0):
         listing = self.config.listing
         if not isinstance(response, TextResponse):
             report_problem(self.crawler, response.url, "listing_error", "not an HTML page")
             return
         cards = select(response.selector, listing.item) if listing.item else [response.selector]
-        found = 0
+        found = archived = 0
         for card in cards:
             links = select(card, listing.link) if listing.link else [card]
             listing_date = selected_text(card, listing.date) if (listing.date and listing.item) else None
             for link in links:
                 href = link.root if isinstance(link.root, str) else link.attrib.get("href")
-                if href and href.strip():
-                    request = self.item_request(response.urljoin(href.strip()), response.url, listing_date)
-                    if request is not None:
-                        found += 1
-                        yield request
+                if not (href and href.strip()):
+                    continue
+                url = response.urljoin(href.strip())
+                if not self.config.is_item_url(url):
+                    continue
+                found += 1
+                state, request = self.item_request_state(url, response.url, listing_date)
+                if state != NEW:
+                    archived += 1
+                if request is not None:
+                    yield request
         if found == 0:
             self.logger.warning("listing page %s (page %d) lists no items", response.url, page)
+        # Incremental crawl: listings are newest first, so once pages list only
+        # archived items (for `stop_after_known_pages` pages in a row), the rest
+        # of the listing is older and already archived.
+        known_streak = known_streak + 1 if (found and archived == found) else 0
+        if not self.full and known_streak >= listing.stop_after_known_pages:
+            self.crawler.stats.inc_value("presswatch/listings_stopped_early")
+            return
         if listing.next and page < listing.max_pages:
             for link in select(response.selector, listing.next)[:1]:
                 href = link.root if isinstance(link.root, str) else link.attrib.get("href")
                 if href and href.strip():
                     yield response.follow(
                         href.strip(), callback=self.parse_listing, errback=self.listing_failed,
-                        cb_kwargs={"page": page + 1},
+                        cb_kwargs={"page": page + 1, "known_streak": known_streak},
                     )
 
     def parse_feed(self, response: Response):
@@ -116,16 +146,42 @@ class SourceSpider(scrapy.Spider):
                     yield request
 
     def item_request(self, url: str, found_on: str, listing_date: str | None) -> Request | None:
+        """The request for an item link, or None when it is not an item or need not be fetched."""
         if not self.config.is_item_url(url):
             return None
-        return Request(
-            url, callback=self.parse_item, errback=self.item_failed,
-            meta={"listing_date": listing_date, "listing_url": found_on},
-        )
+        return self.item_request_state(url, found_on, listing_date)[1]
+
+    def item_request_state(
+        self, url: str, found_on: str, listing_date: str | None
+    ) -> tuple[str, Request | None]:
+        """Whether ``url`` is new, due or fresh, and the request to make for it (None: skip)."""
+        meta = {"listing_date": listing_date, "listing_url": found_on}
+        if self.known is None:
+            return NEW, Request(url, callback=self.parse_item, errback=self.item_failed, meta=meta)
+        state, known = self.known.classify(url, datetime.now(UTC), self.config.recheck_after)
+        if state == FRESH:
+            self.crawler.stats.inc_value("presswatch/skipped_fresh")
+            return state, None
+        if state == DUE:
+            return state, self.recheck_request(url, known, found_on, listing_date)
+        return state, Request(url, callback=self.parse_item, errback=self.item_failed, meta=meta)
+
+    def recheck_request(
+        self, url: str, known: KnownPage, found_on: str | None, listing_date: str | None
+    ) -> Request:
+        """A conditional GET of an archived page: 304 means unchanged, 404/410 removed."""
+        meta = {"listing_date": listing_date, "listing_url": found_on, "recheck": True,
+                "handle_httpstatus_list": [304, 404, 410]}
+        return Request(url, callback=self.parse_item, errback=self.item_failed, meta=meta,
+                       headers=known.conditional_headers())
 
     # Item pages ----------------------------------------------------------
 
     def parse_item(self, response: Response):
+        if response.status in (304, 404, 410):
+            # Only re-checks of archived items let these through (handle_httpstatus_list).
+            yield RecheckedPage(self.source_id, response.url, response.status, datetime.now(UTC))
+            return
         if not isinstance(response, TextResponse):
             report_problem(self.crawler, response.url, "not_html",
                            f"skipped: {response.headers.get('Content-Type', b'').decode(errors='replace')}")

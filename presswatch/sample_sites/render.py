@@ -691,7 +691,9 @@ class Renderer:
             listing_title=listing.title,
             **ctx,
         )
-        self._add(site.host, article["path"], self._html(text, last_modified=date, lang="en"))
+        # An edited release keeps its date but answers with a later Last-Modified.
+        modified = article.get("modified", date)
+        self._add(site.host, article["path"], self._html(text, last_modified=modified, lang="en"))
 
     def _rss(self, site: Site) -> None:
         items = _sort_newest_first(self.articles_of(site.host, "press_release"))[:10]

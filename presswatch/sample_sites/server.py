@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from .changes import edition
 from .render import Archive, Page, load_content, render_all, render_index
 
 __all__ = ["SampleSiteServer", "load_content", "main"]
@@ -51,6 +52,31 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:  # noqa: N802
         self._answer(head=True)
 
+    def do_POST(self) -> None:  # noqa: N802
+        # POST /_edition/N to the server's own address switches the sites to
+        # edition N (see changes.py); anything else is not allowed.
+        host, target = self._target()
+        path = urlsplit(target).path
+        if host in self.server.sample.hosts or not path.startswith("/_edition/"):
+            self._not_allowed()
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        number = path.removeprefix("/_edition/")
+        try:
+            self.server.sample.set_edition(int(number))
+        except ValueError as exc:
+            status, body = HTTPStatus.BAD_REQUEST, f"{exc}\n".encode()
+        else:
+            status, body = HTTPStatus.OK, f"now serving edition {number}\n".encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.server.sample._record(host, "POST", target, int(status))
+        self.end_headers()
+        self.wfile.write(body)
+
     def _not_allowed(self) -> None:
         host, target = self._target()
         length = int(self.headers.get("Content-Length") or 0)
@@ -65,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
 
     # ------------------------------------------------------------- helpers
 
@@ -146,7 +172,9 @@ class SampleSiteServer:
         host: str = "127.0.0.1",
         log: Callable[[str], None] | None = None,
     ):
-        self.archive: Archive = render_all(load_content())
+        self.content = load_content()
+        self.edition = 1
+        self.archive: Archive = render_all(self.content)
         self.hosts: frozenset[str] = self.archive.hosts
         self.requests: list[tuple[str, str, str, int]] = []
         self.log = log
@@ -195,6 +223,13 @@ class SampleSiteServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def set_edition(self, number: int) -> None:
+        """Serve edition ``number`` of the sites from now on (see changes.py)."""
+        archive = render_all(edition(self.content, number))
+        # One attribute swap: each request sees one edition or the other, whole.
+        self.archive, self.edition = archive, number
+        self._index_cache.clear()
 
     # ------------------------------------------------------------- internals
 
