@@ -19,7 +19,7 @@ class FetchedPage:
 
     source: str  # source id
     url: str  # the page's real URL after redirects (never the mirror's)
-    html: str  # decoded text
+    html: str = field(repr=False)  # decoded text (kept out of log lines)
     status: int
     fetched: datetime  # aware, UTC
     etag: str | None = None
@@ -71,6 +71,8 @@ class Article:
     # Filled by DedupePipeline:
     uid: str | None = None
     content_hash: str | None = None
+    # (problem, detail) pairs found on the way, reported with the page's URL
+    problems: list[tuple[str, str]] = field(default_factory=list)
     # Set by StorePipeline: new | updated | unchanged | duplicate
     outcome: str | None = None
     item_id: int | None = None

@@ -75,6 +75,14 @@ class ArchiveIndex:
         return [(url, KnownPage(datetime.fromisoformat(fetched), etag, modified))
                 for url, fetched, etag, modified in rows]
 
+    def last_run_completed(self, source: str, current_run: int | None) -> bool:
+        """Did the source's previous crawl (before ``current_run``) finish its listings?"""
+        row = self.db.execute(
+            "SELECT status FROM crawl_runs WHERE source = ? AND id < ? ORDER BY id DESC LIMIT 1",
+            [source, current_run if current_run is not None else 2**62],
+        ).fetchone()
+        return row is not None and row[0] in ("ok", "degraded")
+
     def classify(self, url: str, now: datetime, recheck_after: timedelta) -> tuple[str, KnownPage | None]:
         """NEW (never archived), DUE (archived, re-check now) or FRESH (archived recently)."""
         known = self.lookup(url)

@@ -27,6 +27,7 @@ _COUNTERS = {
     "items_unchanged": "presswatch/items_unchanged",
     "items_duplicate": "presswatch/items_duplicate",
     "items_removed": "presswatch/items_removed",
+    "items_skipped": "presswatch/skipped_fresh",  # known items not re-fetched (health: items found)
     "pages_fetched": "presswatch/pages_fetched",
     "not_modified": "presswatch/not_modified",
     "http_errors": "presswatch/problems/http_error",
@@ -34,7 +35,11 @@ _COUNTERS = {
     "no_date": "presswatch/problems/no_date",
     "no_body": "presswatch/problems/no_body",
 }
-_ERROR_PROBLEMS = ("network_error", "extraction_error", "listing_error")
+# Problems that count as errors of the run (a page could not be fetched or used).
+_ERROR_PROBLEMS = (
+    "network_error", "timeout", "too_large", "redirect_loop", "extraction_error", "listing_error",
+    "spider_error",
+)
 
 
 class RunRecorder:
@@ -95,7 +100,6 @@ class RunRecorder:
         stats = self.crawler.stats
         row = {column: stats.get_value(key, 0) for column, key in _COUNTERS.items()}
         row["errors"] = sum(stats.get_value(f"presswatch/problems/{p}", 0) for p in _ERROR_PROBLEMS)
-        row["errors"] += stats.get_value("presswatch/problems/spider_error", 0)
         row["finished"] = utc_now()
         status, why = run_status(reason, row)
         row["status"], row["reason"] = status, why

@@ -33,7 +33,14 @@ ITEM_PIPELINES = {
     "pipelines.normalizer.NormalizePipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.store.StorePipeline": 400,
+    "pipelines.classify.ClassifyPipeline": 500,
 }
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.retry.RetryAfterMiddleware": 550,
+    "crawler.guard.DomainGuard": 990,  # last before the download handler
+}
+PRESSWATCH_MAX_RETRY_AFTER = 60  # seconds: a longer Retry-After waits for the next crawl
 EXTENSIONS = {
     "crawler.runlog.RunRecorder": 0,
 }
@@ -46,6 +53,7 @@ TELNETCONSOLE_ENABLED = False
 # presswatch's own settings (overridden by crawler.run from the CLI options).
 PRESSWATCH_DB = "data/presswatch.db"
 PRESSWATCH_SOURCES = "sources.toml"
+PRESSWATCH_TOPICS = "topics.toml"  # topic classification of new and changed items (feeds/)
 PRESSWATCH_MIRROR = ""  # e.g. http://127.0.0.1:8765: fetch every host from the sample sites
 PRESSWATCH_WORKERS = 2  # extraction processes; 0 extracts in the crawler's own process
 PRESSWATCH_LOG_PATH = ""  # recorded in crawl_runs.log_path

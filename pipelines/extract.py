@@ -176,8 +176,10 @@ def extract_fields(html: str, url: str, rules: ExtractionRules = ExtractionRules
 
     if rules.title:
         fields.title = selected_text(page, rules.title) or fields.title
-    if rules.body:
-        fields.body = selected_text(page, rules.body) or fields.body
+    if rules.body and select(page, rules.body):
+        # The site's body field is there: its text is the body, even when empty
+        # (falling back to trafilatura would archive the menus as text).
+        fields.body = selected_text(page, rules.body)
     if rules.summary:
         fields.summary = selected_text(page, rules.summary) or fields.summary
     if rules.author:
@@ -264,6 +266,9 @@ class ExtractPipeline:
         if not fields.title.strip():
             report_problem(self.crawler, item.url, "no_title", "no title found: not archived")
             raise DropItem(f"no title on {item.url}")
+        if not fields.body.strip() and not fields.summary.strip():
+            report_problem(self.crawler, item.url, "no_body", "no text found: not archived")
+            raise DropItem(f"no text on {item.url}")
         return Article(
             source=item.source,
             url=item.url,

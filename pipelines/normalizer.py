@@ -25,6 +25,7 @@ from pipelines.normalize import (
 )
 
 SUMMARY_LENGTH = 300
+TITLE_LENGTH = 500  # longer titles are cut (feeds, tables and readers choke on 10,000 characters)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ def _http_date(value: str | None) -> Any:
 def normalize_article(article: Article, rules: NormalizationRules) -> Article:
     """Normalise every field of ``article`` in place and return it. Pure apart from that."""
     article.title = clean_title(article.title)
+    if len(article.title) > TITLE_LENGTH:
+        detail = f"title of {len(article.title)} characters cut to {TITLE_LENGTH}"
+        article.problems.append(("long_title", detail))
+        article.title = shorten(article.title, TITLE_LENGTH)
     article.body = clean_text(article.body)
     article.summary = clean_text(article.summary) or shorten(article.body)
     if article.author:
@@ -76,6 +81,9 @@ def normalize_article(article: Article, rules: NormalizationRules) -> Article:
     if article.date_text:
         published = parse_date(article.date_text, languages, rules.timezone)
         date_source = article.date_origin
+        if published is None:
+            detail = f"ignored date {article.date_text[:60]!r}: unreadable, before 1950 or in the future"
+            article.problems.append(("bad_date", detail))
     if published is None:
         # A dateline has no year: the page's Last-Modified (or, failing that, the
         # fetch time) is the latest the release can have been published.

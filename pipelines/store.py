@@ -211,6 +211,8 @@ class StorePipeline:
             date = item.published.date().isoformat() if item.published else "undated"
             logger.info("[%s] %s: %s (%s, %s)", item.source, outcome, item.title, date, item.language)
         url = item.canonical_url or item.url
+        for problem, detail in item.problems:
+            report_problem(self.crawler, url, problem, detail)
         if outcome != DUPLICATE:
             # Information pages ("page") carry no dates by design: not a problem there.
             if item.published is None and source.kind != "page":

@@ -193,7 +193,88 @@ def _v3_versions(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_core, _v2_topics, _v3_versions]
+def _v4_health(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- Each source's health as the scheduler last judged it (presswatch/health.py).
+        CREATE TABLE source_health (
+            source TEXT PRIMARY KEY,
+            state TEXT NOT NULL,             -- ok | degraded
+            rules TEXT NOT NULL DEFAULT '',  -- the rules that fired, comma-separated (empty, errors...)
+            reason TEXT,                     -- why, for people; NULL when ok
+            since TEXT NOT NULL,             -- UTC, when it entered this state (and these rules)
+            checked TEXT NOT NULL,           -- UTC, the last verdict
+            run_id INTEGER                   -- the crawl_runs row judged last
+        );
+        -- Every change of a source's state; public/health.atom lists them.
+        CREATE TABLE health_events (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            at TEXT NOT NULL,                -- UTC
+            old_state TEXT NOT NULL,         -- unknown (first verdict) | ok | degraded
+            new_state TEXT NOT NULL,
+            rules TEXT NOT NULL DEFAULT '',
+            reason TEXT,
+            run_id INTEGER
+        );
+        CREATE INDEX health_events_at ON health_events(at);
+        CREATE INDEX health_events_source ON health_events(source, at);
+        -- Known items a run found but did not fetch again (fetched recently): with the
+        -- other item counters, how many items the run found. NULL: not recorded.
+        ALTER TABLE crawl_runs ADD COLUMN items_skipped INTEGER;
+        CREATE INDEX crawl_runs_status ON crawl_runs(status, source);
+        """
+    )
+
+
+# The countries of an item, for `presswatch search --country`: its source's
+# country and the ones its text names (items.countries, a JSON array).
+_ITEM_COUNTRIES_OF_NEW = """
+            INSERT OR IGNORE INTO item_countries (country, item_id)
+            SELECT value, new.id
+            FROM json_each(CASE WHEN json_valid(new.countries) THEN new.countries ELSE '[]' END)
+            WHERE type = 'text'
+            UNION SELECT new.country, new.id WHERE new.country IS NOT NULL;"""
+
+
+def _v5_search(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        f"""
+        -- Every country an item is about: its source's country (items.country)
+        -- and those its text names (items.countries, JSON). A JSON array cannot
+        -- be indexed, this table can (`presswatch search --country`). Kept in
+        -- sync by triggers on items; filled here for the items already archived.
+        CREATE TABLE item_countries (
+            country TEXT NOT NULL,           -- ISO 3166-1 alpha-2
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            PRIMARY KEY (country, item_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX item_countries_item ON item_countries(item_id);
+        CREATE TRIGGER items_countries_ai AFTER INSERT ON items BEGIN{_ITEM_COUNTRIES_OF_NEW}
+        END;
+        CREATE TRIGGER items_countries_au AFTER UPDATE OF id, country, countries ON items BEGIN
+            DELETE FROM item_countries WHERE item_id = old.id;{_ITEM_COUNTRIES_OF_NEW}
+        END;
+        CREATE TRIGGER items_countries_ad AFTER DELETE ON items BEGIN
+            DELETE FROM item_countries WHERE item_id = old.id;
+        END;
+        INSERT OR IGNORE INTO item_countries (country, item_id)
+        SELECT json_each.value, items.id
+        FROM items, json_each(CASE WHEN json_valid(items.countries) THEN items.countries ELSE '[]' END)
+        WHERE json_each.type = 'text'
+        UNION SELECT country, id FROM items WHERE country IS NOT NULL;
+
+        -- Every search filter has an index: source, kind, language and
+        -- published_utc since v1, topic (item_topics' key) since v2, country
+        -- (above), and region:
+        CREATE INDEX items_region ON items(region, published_utc);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1_core, _v2_topics, _v3_versions, _v4_health, _v5_search,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

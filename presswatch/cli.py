@@ -85,10 +85,13 @@ def main() -> None:
               help="Write the crawl log to this file instead of stderr.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=None,
               help="Stop the crawl after this many seconds (status timed_out).")
+@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="Override a Scrapy setting, e.g. --set DOWNLOAD_TIMEOUT=10 (repeatable).")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's own log lines too.")
 @config_errors
 def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, mirror: str | None, full: bool,
-          workers: int | None, log_file: Path | None, timeout: float | None, verbose: bool) -> None:
+          workers: int | None, log_file: Path | None, timeout: float | None, overrides: tuple[str, ...],
+          verbose: bool) -> None:
     """Crawl sources into the archive: all enabled ones, or those named.
 
     \b
@@ -111,6 +114,11 @@ def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, mirror
                err=True)
     settings = crawl_settings(db=db_path, sources_path=sources_path, mirror=mirror, full=full,
                               workers=workers, log_file=log_file, timeout=timeout)
+    for override in overrides:
+        name, equals, value = override.partition("=")
+        if not equals or not name.isupper():
+            raise click.BadParameter(f"{override!r} is not NAME=VALUE", param_hint="--set")
+        settings.set(name, value, priority="cmdline")
     run_crawl(selected, settings, verbose=verbose)
     failed = print_crawl_summary(db_path, before)
     if failed and len(failed) == len(selected):
@@ -265,6 +273,26 @@ def demo(db_path: Path, sources_path: Path, port: int, verbose: bool) -> None:
         f"\nSearch it:  sqlite-utils search {db_path} items remittances\n"
         f"Open it:    sqlite3 {db_path} 'select title, published from items order by published_utc desc'"
     )
+
+
+from feeds.cli import publish, reclassify, serve  # noqa: E402
+
+main.add_command(publish)
+main.add_command(serve)
+main.add_command(reclassify)
+
+
+from presswatch.query_cli import browse, search, show, stats  # noqa: E402
+
+main.add_command(search)
+main.add_command(show)
+main.add_command(stats)
+main.add_command(browse)
+
+from presswatch.schedule_cli import schedule, status  # noqa: E402
+
+main.add_command(schedule)
+main.add_command(status)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -49,7 +49,7 @@ def test_global_newsroom_listing_page_with_cards_dates_and_next_page():
         "https://www.iom.int/search?type%5B0%5D=press_release&type%5B1%5D=blog_list&type%5B2%5D=featured_stories"
         "&sort_bef_combine=created_DESC&page=2"
     ]
-    assert pages[0].cb_kwargs == {"page": 3}
+    assert pages[0].cb_kwargs == {"page": 3, "known_streak": 0}
 
 
 def test_pagination_stops_at_max_pages():

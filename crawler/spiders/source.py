@@ -12,11 +12,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import Sitemap
+from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
+from crawler.encoding import decode_page
+from crawler.guard import OffsiteRequest
 from crawler.items import FetchedPage, RecheckedPage
 from crawler.known import DUE, FRESH, NEW, ArchiveIndex, KnownPage
 from crawler.signals import report_problem
@@ -34,6 +40,7 @@ class SourceSpider(scrapy.Spider):
         self.source_id = source
         self.config: Source | None = None
         self.full = False  # --full: walk every listing page, fetch every item
+        self.resume = False  # the last crawl did not finish: walk every listing page
         self.known: ArchiveIndex | None = None
 
     @classmethod
@@ -44,13 +51,31 @@ class SourceSpider(scrapy.Spider):
         spider.allowed_domains = spider.config.allowed_domains
         spider.full = crawler.settings.getbool("PRESSWATCH_FULL")
         spider.db_path = crawler.settings["PRESSWATCH_DB"]
+        crawler.signals.connect(spider.redirect_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(spider.redirect_dropped, signal=signals.request_dropped)
         return spider
+
+    # Redirects the crawl will not follow are dropped at scheduling, where no
+    # errback hears of them: record them here, with where they pointed.
+
+    def redirect_scheduled(self, request: Request, spider: Any) -> None:
+        if request.meta.get("redirect_urls") and not self.config.allows(request.url):
+            origin = request.meta["redirect_urls"][0]
+            report_problem(self.crawler, origin, "offsite", f"redirects to {request.url}: not followed")
+
+    def redirect_dropped(self, request: Request, spider: Any) -> None:
+        if request.meta.get("redirect_urls"):
+            origin = request.meta["redirect_urls"][0]
+            report_problem(self.crawler, origin, "redirect_loop", f"redirects back to {request.url}: a loop")
 
     async def start(self):
         config = self.config
         assert config is not None
         if not self.full:
             self.known = ArchiveIndex(self.db_path)
+            # Stopping pagination early is only safe if the last crawl walked
+            # the listings to their end: after a crash, walk them all again.
+            self.resume = not self.known.last_run_completed(self.source_id, getattr(self, "run_id", None))
         for url in config.feeds:
             yield Request(url, callback=self.parse_feed, errback=self.discovery_failed)
         for url in config.sitemaps:
@@ -101,7 +126,7 @@ class SourceSpider(scrapy.Spider):
         # archived items (for `stop_after_known_pages` pages in a row), the rest
         # of the listing is older and already archived.
         known_streak = known_streak + 1 if (found and archived == found) else 0
-        if not self.full and known_streak >= listing.stop_after_known_pages:
+        if not (self.full or self.resume) and known_streak >= listing.stop_after_known_pages:
             self.crawler.stats.inc_value("presswatch/listings_stopped_early")
             return
         if listing.next and page < listing.max_pages:
@@ -187,10 +212,15 @@ class SourceSpider(scrapy.Spider):
                            f"skipped: {response.headers.get('Content-Type', b'').decode(errors='replace')}")
             return
         headers = response.headers
+        content_type = headers.get(b"Content-Type", b"").decode("latin-1")
+        declared = http_content_type_encoding(content_type) or html_body_declared_encoding(response.body)
+        html, _encoding, charset_problem = decode_page(response.body, declared, self.config.languages)
+        if charset_problem:
+            report_problem(self.crawler, response.url, "charset", charset_problem)
         yield FetchedPage(
             source=self.source_id,
             url=response.url,
-            html=response.text,
+            html=html,
             status=response.status,
             fetched=datetime.now(UTC),
             etag=_header(headers, b"ETag"),
@@ -202,10 +232,25 @@ class SourceSpider(scrapy.Spider):
     # Failures: recorded with their URL, never fatal to the crawl ----------
 
     def _failure_problem(self, failure: Failure, default: str) -> tuple[str, str]:
+        """A failed request as (problem, detail) for crawl_problems."""
+        message = failure.getErrorMessage() or type(failure.value).__name__
         if failure.check(HttpError):
-            response = failure.value.response
-            return "http_error", f"HTTP {response.status}"
-        return default, failure.getErrorMessage() or repr(failure.value)
+            return "http_error", f"HTTP {failure.value.response.status}"
+        if failure.check(OffsiteRequest):
+            return "offsite", message
+        if failure.check(IgnoreRequest):
+            if "robots.txt" in message:
+                return "robots", message
+            if "DOWNLOAD_MAXSIZE" in message or "max size" in message:
+                return "too_large", message
+            if "redirections" in message:
+                return "redirect_loop", message
+            return "ignored", message
+        if failure.check(TwistedTimeoutError) or "took longer than" in message:
+            return "timeout", message
+        if "max size" in message:
+            return "too_large", message
+        return default, message
 
     def item_failed(self, failure: Failure) -> None:
         problem, detail = self._failure_problem(failure, "network_error")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -23,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import faults as fault_pages
 from .changes import edition
 from .render import Archive, Page, load_content, render_all, render_index
 
@@ -34,6 +36,15 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False  # keep-alive clients must not hold up stop()
     allow_reuse_address = True
     sample: SampleSiteServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer (a timeout, a size limit) is normal
+        # here, most of all on the faults host: not worth a traceback.
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -115,6 +126,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, head: bool) -> None:
         sample = self.server.sample
         host, target = self._target()
+        if sample.fault_state is not None and host == fault_pages.FAULTS_HOST:
+            status = fault_pages.answer(self, sample.fault_state, target, head)
+            sample._record(host, self.command, target, status)
+            return
+        if sample.delay:
+            time.sleep(sample.delay)
         if host in sample.hosts:
             page = sample.archive.lookup(host, target)
             if page is None:
@@ -171,11 +188,18 @@ class SampleSiteServer:
         port: int = 0,
         host: str = "127.0.0.1",
         log: Callable[[str], None] | None = None,
+        faults: bool = False,
+        delay: float = 0.0,
     ):
+        self.delay = delay  # seconds before each answer: a slow site, for crash tests
+        # faults=True: also answer for faults.example.org (see faults.py).
+        self.fault_state = fault_pages.FaultState() if faults else None
         self.content = load_content()
         self.edition = 1
         self.archive: Archive = render_all(self.content)
-        self.hosts: frozenset[str] = self.archive.hosts
+        self.hosts: frozenset[str] = self.archive.hosts | (
+            {fault_pages.FAULTS_HOST} if faults else frozenset()
+        )
         self.requests: list[tuple[str, str, str, int]] = []
         self.log = log
         self._lock = threading.Lock()
