@@ -18,14 +18,44 @@ from typing import Any
 import sqlite_utils
 
 from crawler.items import Article
-from feeds.classify import Classifier, classify_item, ensure_classified, forget_fingerprint
+from feeds.classify import (
+    Classifier,
+    classify_item,
+    ensure_classified,
+    forget_fingerprint,
+    query_hits,
+    write_transaction,
+)
+from feeds.classify import _item as read_item
+from feeds.classify import _store as store_topics
 from feeds.topics import default_topics, load_topics
+from pipelines import workers
 from presswatch.archive import open_archive
 from presswatch.configfile import ConfigError
 
 logger = logging.getLogger("presswatch.classify")
 
 CLASSIFY_OUTCOMES = ("new", "updated", "duplicate")
+
+
+# Classifiers compiled in this process (a worker's), by topics file and fingerprint.
+_worker_classifiers: dict[tuple[str, str], Classifier] = {}
+
+
+def topics_in_worker(topics_path: str, fingerprint: str, item: dict[str, Any],
+                     hits: frozenset[str]) -> list[str] | None:
+    """`Classifier.topics_for` in a worker process: the CPU-heavy, pure part of classifying
+    (folding the text, matching every topic's keywords), a few ms a page that would
+    otherwise run on the crawler's event loop. The classifier is compiled once per process.
+    None when topics.toml no longer has ``fingerprint`` (edited during the crawl)."""
+    key = (topics_path, fingerprint)
+    classifier = _worker_classifiers.get(key)
+    if classifier is None:
+        topics = load_topics(topics_path)
+        if topics.fingerprint != fingerprint:
+            return None
+        classifier = _worker_classifiers[key] = Classifier(topics)
+    return classifier.topics_for(item, hits)
 
 
 def topics_path_from(setting: str | None) -> Path:
@@ -73,9 +103,41 @@ class ClassifyPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article) or self.classifier is None or self.db is None:
             return item
-        if item.outcome in CLASSIFY_OUTCOMES and item.item_id is not None:
-            topics = classify_item(self.db, self.classifier, item.item_id)
-            self.crawler.stats.inc_value("presswatch/items_classified")
-            if topics:
-                logger.debug("[%s] %s: topics %s", item.source, item.title, ", ".join(topics))
+        if item.outcome not in CLASSIFY_OUTCOMES or item.item_id is None:
+            return item
+        if workers.active():
+            return self._classify_in_pool(item)
+        self._classified(item, classify_item(self.db, self.classifier, item.item_id))
         return item
+
+    async def _classify_in_pool(self, item: Article) -> Article:
+        """`classify_item`, with the matching done in the worker pool.
+
+        The item and its full-text hits are read here (indexed lookups), matched
+        in a worker, and the topics written if the item is still what was
+        matched; otherwise (another copy took the record over meanwhile, or
+        topics.toml changed) it is matched again here, in the write transaction.
+        """
+        db, classifier, item_id = self.db, self.classifier, item.item_id
+        assert db is not None and classifier is not None and item_id is not None
+        record = read_item(db, item_id)
+        if record is None:
+            self._classified(item, [])
+            return item
+        hits = frozenset(query_hits(db, classifier, item_id).get(item_id, set()))
+        topics = await workers.run(topics_in_worker, str(Path(self.topics_path).resolve()),
+                                   classifier.topics.fingerprint, record, hits)
+        with write_transaction(db):
+            current = read_item(db, item_id)
+            current_hits = frozenset(query_hits(db, classifier, item_id).get(item_id, set()))
+            if topics is None or current != record or current_hits != hits:
+                topics = classifier.topics_for(current, current_hits) if current is not None else []
+            if current is not None:
+                store_topics(db, item_id, topics)
+        self._classified(item, topics)
+        return item
+
+    def _classified(self, item: Article, topics: list[str]) -> None:
+        self.crawler.stats.inc_value("presswatch/items_classified")
+        if topics:
+            logger.debug("[%s] %s: topics %s", item.source, item.title, ", ".join(topics))

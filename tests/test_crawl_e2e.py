@@ -156,21 +156,25 @@ def test_problems_reported_not_fatal(crawled, db):
 
 def test_run_counters(db):
     first = {run["source"]: run for run in db.query("SELECT * FROM crawl_runs ORDER BY id LIMIT 10")}
-    assert first["iom-press"]["items_new"] == 30
+    # Which copy of a re-posted release arrives first varies between runs (the
+    # archive ends the same, see test_store.py), so count copies with the news.
+    assert first["iom-press"]["items_new"] + first["iom-press"]["items_duplicate"] == 30
+    assert first["rovienna-press"]["items_new"] + first["rovienna-press"]["items_duplicate"] == 10
     assert first["iom-press"]["http_errors"] == 1
-    assert first["rovienna-press"]["items_new"] == 8
-    assert first["rovienna-press"]["items_duplicate"] == 2
     assert first["lithuania"]["no_date"] == 1
     assert sum(run["items_new"] for run in first.values()) == 80
+    assert sum(run["items_duplicate"] for run in first.values()) == 2
 
 
 def test_second_crawl_adds_and_duplicates_nothing(crawled, db):
     second = list(db.query("SELECT * FROM crawl_runs ORDER BY id LIMIT 10 OFFSET 10"))
     assert len(second) == 10
+    assert {run["status"] for run in second} == {"ok"}
     assert sum(run["items_new"] for run in second) == 0
     assert sum(run["items_duplicate"] for run in second) == 0
     assert sum(run["items_updated"] for run in second) == 0
-    assert sum(run["items_unchanged"] for run in second) == 82
+    # Incremental: archived pages are not even fetched (see test_incremental.py).
+    assert sum(run["items_unchanged"] for run in second) == 0
     assert db["items"].count == 80
     assert db["duplicates"].count == 2
     assert "0 new, 0 updated, 0 duplicate copies recorded; 80 items in the archive." in crawled.second.stdout

@@ -1,0 +1,294 @@
+"""Atom 1.0 and RSS 2.0 documents from archive rows, with feedgen (pure: no files, no database).
+
+`entry_from_row` turns an ``items`` row into an `Entry` (XML-safe text,
+timezone-aware dates); `render_atom` / `render_rss` turn a `FeedSpec` and its
+entries into bytes. Nothing here depends on the clock: a feed's own updated
+date is its newest entry's, so the same rows always give the same bytes.
+
+Entry ids are the item's canonical URL (also the RSS guid, isPermaLink="true"),
+which never changes between runs. Feed ids are tag URIs (``tag:presswatch,2024:
+topics/remittances``) that do not depend on where public/ is served.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+
+TAG = "tag:presswatch,2024:"
+SCHEME_TOPIC = TAG + "topic"
+SCHEME_COUNTRY = TAG + "country"
+SCHEME_KIND = TAG + "kind"
+FEED_AUTHOR = "International Organization for Migration (IOM)"
+# The updated date of a feed with no entries yet: fixed, so it stays byte-identical.
+EMPTY_FEED_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+SUMMARY_CHARS = 400
+
+DC_NS = "http://purl.org/dc/elements/1.1/"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
+
+KIND_LABELS = {
+    "press_release": "Press releases",
+    "news": "News",
+    "story": "Stories",
+    "publication": "Publications",
+    "page": "Information pages",
+}
+
+# Characters XML 1.0 does not allow (C0 controls but tab/newline/return, surrogates,
+# U+FFFE/U+FFFF). lxml refuses them; a page's text may still carry them.
+_INVALID_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def clean_text(text: str | None) -> str:
+    """``text`` with the characters XML 1.0 forbids removed (markup stays text: it is escaped)."""
+    return _INVALID_XML.sub("", text or "")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """A stored ISO 8601 time (with offset or Z) as an aware datetime, seconds precision."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:  # never stored so; be safe rather than crash a publish
+        moment = moment.replace(tzinfo=UTC)
+    return moment.replace(microsecond=0)
+
+
+def excerpt(body: str | None, limit: int = SUMMARY_CHARS) -> str:
+    """The body's first paragraph, cut at a word boundary near ``limit`` characters."""
+    text = clean_text(body).strip()
+    if not text:
+        return ""
+    first = text.split("\n\n", 1)[0].strip()
+    first = " ".join(first.split())
+    if len(first) <= limit:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
+    return cut + "…"
+
+
+def base(url: str) -> str:
+    """A base URL ending in exactly one slash."""
+    return url.rstrip("/") + "/"
+
+
+@dataclass(frozen=True)
+class Category:
+    term: str
+    scheme: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One feed entry: what the reader gets of an archived item."""
+
+    id: str  # the canonical URL: stable across runs (also the RSS guid)
+    title: str
+    link: str
+    summary: str
+    published: datetime  # aware; the page's own offset (first_seen, UTC, when undated)
+    updated: datetime  # aware; when the text last changed, else published
+    categories: tuple[Category, ...]
+    source_id: str
+    source_name: str
+    language: str | None
+    authors: tuple[str, ...]
+    kind: str = ""
+
+    @property
+    def topics(self) -> list[str]:
+        return [category.term for category in self.categories if category.scheme == SCHEME_TOPIC]
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed: where it goes (``path`` without extension) and what it says it is."""
+
+    path: str  # "all", "topics/remittances", "sources/moldova", "countries/md", "kinds/news"
+    section: str  # all | topics | sources | countries | kinds
+    key: str  # the topic / source / country / kind it selects ("all" for everything)
+    title: str
+    description: str
+
+    @property
+    def tag(self) -> str:
+        return TAG + self.path
+
+
+@dataclass
+class Feed:
+    spec: FeedSpec
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def updated(self) -> datetime:
+        return feed_updated(self.entries)
+
+
+def feed_updated(entries: list[Entry]) -> datetime:
+    """A feed's own updated date: its newest entry's (never "now")."""
+    return max((entry.updated for entry in entries), default=EMPTY_FEED_DATE)
+
+
+def entry_from_row(
+    row: dict[str, Any],
+    *,
+    topics: list[tuple[str, str]] = (),  # (id, title) of the item's topics, in topics.toml order
+    countries: list[tuple[str, str]] = (),  # (code, name)
+    source_name: str | None = None,
+) -> Entry:
+    """The feed entry of an ``items`` row (columns as in the archive; ``body`` may be a prefix)."""
+    published = parse_time(row.get("published")) or parse_time(row["first_seen"])
+    assert published is not None
+    updated = parse_time(row.get("updated")) or published
+    updated = max(updated, published)
+    url = clean_text(row["url"])
+    title = " ".join(clean_text(row.get("title")).split()) or url
+    summary = " ".join(clean_text(row.get("summary")).split()) or excerpt(row.get("body"))
+    kind = row.get("kind") or ""
+    categories = [Category(topic_id, SCHEME_TOPIC, clean_text(label)) for topic_id, label in topics]
+    categories += [Category(code, SCHEME_COUNTRY, clean_text(name)) for code, name in countries]
+    if kind:
+        categories.append(Category(kind, SCHEME_KIND, KIND_LABELS.get(kind, kind)))
+    authors = tuple(
+        part for part in (" ".join(name.split()) for name in clean_text(row.get("author")).split(";")) if part
+    )
+    return Entry(
+        id=url,
+        title=title,
+        link=url,
+        summary=summary,
+        published=published,
+        updated=updated,
+        categories=tuple(categories),
+        source_id=row["source"],
+        source_name=clean_text(source_name or row["source"]),
+        language=row.get("language") or None,
+        authors=authors,
+        kind=kind,
+    )
+
+
+# feedgen extensions for what feedgen itself does not write: per-entry language,
+# category labels only in Atom (RSS gets the term), the source feed, dc:creator.
+
+
+class _AtomFeedExtension(BaseExtension):
+    pass
+
+
+class _AtomEntryExtension(BaseEntryExtension):
+    def __init__(self) -> None:
+        self.entry: Entry | None = None
+        self.source_href = ""
+
+    def extend_atom(self, element):
+        entry = self.entry
+        assert entry is not None
+        if entry.language:
+            element.set(XML_LANG, entry.language)
+        for link in element.findall("link"):  # feedgen 1.0 drops an entry link's attributes
+            if link.get("href") == entry.link:
+                link.set("rel", "alternate")
+                link.set("type", "text/html")
+                if entry.language:
+                    link.set("hreflang", entry.language)
+        labels = {(category.scheme, category.term): category.label for category in entry.categories}
+        for category in element.findall("category"):
+            label = labels.get((category.get("scheme"), category.get("term")))
+            if label:
+                category.set("label", label)
+        source = xml_elem("source", element)
+        xml_elem("id", source).text = TAG + "sources/" + entry.source_id
+        xml_elem("title", source).text = entry.source_name
+        xml_elem("link", source, rel="self", type=ATOM_TYPE, href=self.source_href)
+        return element
+
+
+class _RssFeedExtension(BaseExtension):
+    def extend_ns(self):
+        return {"dc": DC_NS}
+
+
+class _RssEntryExtension(BaseEntryExtension):
+    def __init__(self) -> None:
+        self.entry: Entry | None = None
+        self.source_href = ""
+
+    def extend_rss(self, element):
+        entry = self.entry
+        assert entry is not None
+        # RSS 2.0 has no updated date: Atom's, as an extension element (readers know it).
+        xml_elem(f"{{{ATOM_NS}}}updated", element).text = entry.updated.isoformat()
+        for author in entry.authors:
+            xml_elem(f"{{{DC_NS}}}creator", element).text = author
+        if entry.language:
+            xml_elem(f"{{{DC_NS}}}language", element).text = entry.language
+        xml_elem("source", element, url=self.source_href).text = entry.source_name
+        return element
+
+
+def _generator(spec: FeedSpec, entries: list[Entry], base_url: str, fmt: str) -> FeedGenerator:
+    base_url = base(base_url)
+    generator = FeedGenerator()
+    if fmt == "atom":
+        generator.register_extension("presswatch", _AtomFeedExtension, _AtomEntryExtension,
+                                     atom=True, rss=False)
+    else:
+        generator.register_extension("presswatch", _RssFeedExtension, _RssEntryExtension,
+                                     atom=False, rss=True)
+    generator.id(spec.tag)
+    generator.title(clean_text(spec.title))
+    generator.description(clean_text(spec.description) or clean_text(spec.title))  # RSS description
+    if fmt == "atom":
+        generator.subtitle(clean_text(spec.description) or clean_text(spec.title))
+    generator.author({"name": FEED_AUTHOR})
+    self_type = ATOM_TYPE if fmt == "atom" else RSS_TYPE
+    generator.link(href=f"{base_url}{spec.path}.{fmt}", rel="self", type=self_type)
+    # RSS's channel link: the last rel=alternate link given.
+    generator.link(href=f"{base_url}index.html", rel="alternate", type="text/html")
+    generator.generator("presswatch", uri="https://github.com/presswatch/presswatch")
+    generator.updated(feed_updated(entries))
+    source_ext = "atom" if fmt == "atom" else "rss"
+    for entry in entries:  # already newest first: append keeps that order
+        item = generator.add_entry(order="append")
+        item.guid(entry.id, permalink=True)  # also the Atom id
+        item.title(entry.title)
+        item.link(href=entry.link, rel="alternate")
+        if entry.summary:
+            if fmt == "atom":
+                item.summary(entry.summary)  # type text: the XML escaping is all it needs
+            else:
+                item.description(html.escape(entry.summary, quote=False))  # RSS description is HTML
+        item.published(entry.published)
+        item.updated(entry.updated)
+        for author in entry.authors:
+            item.author({"name": author})
+        if entry.categories:  # one call: feedgen redoes its RSS list on every call
+            item.category([{"term": cat.term, "scheme": cat.scheme} for cat in entry.categories])
+        extension = item.presswatch
+        extension.entry = entry
+        extension.source_href = f"{base_url}sources/{entry.source_id}.{source_ext}"
+    return generator
+
+
+def render_atom(spec: FeedSpec, entries: list[Entry], base_url: str) -> bytes:
+    """The Atom 1.0 document of a feed (RFC 4287)."""
+    return _generator(spec, entries, base_url, "atom").atom_str(pretty=True)
+
+
+def render_rss(spec: FeedSpec, entries: list[Entry], base_url: str) -> bytes:
+    """The RSS 2.0 document of a feed."""
+    return _generator(spec, entries, base_url, "rss").rss_str(pretty=True)

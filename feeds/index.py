@@ -1,0 +1,85 @@
+"""The HTML index page of public/: every feed with a subscribe link, the latest items per topic.
+
+Rendered with Jinja2 with autoescaping on, so titles taken from pages stay text;
+item links are written only when they are http(s) URLs. Links to the feeds are
+relative, so the page works wherever public/ is served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from feeds.build import Entry, Feed, FeedSpec
+from feeds.opml import SECTION_TITLES, opml_name
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LATEST_PER_TOPIC = 5
+LATEST_OVERALL = 10
+
+
+def http_url(value: str) -> str:
+    """``value`` if it is an http(s) URL, else "#": no javascript: or data: links from page data."""
+    text = (value or "").strip()
+    return text if text.lower().startswith(("http://", "https://")) else "#"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters["http_url"] = http_url
+    return env
+
+
+@dataclass
+class _Row:
+    spec: FeedSpec
+    count_label: str
+    latest: list[Entry]
+    topic_title: str = ""
+
+    @property
+    def anchor(self) -> str:
+        return self.spec.path.replace("/", "-")
+
+
+def _label(count: int, limit: int) -> str:
+    if count >= limit:
+        return f"newest {limit}"
+    return f"{count} item" + ("" if count == 1 else "s")
+
+
+def render_index(feeds: list[Feed], *, limit: int, topic_titles: dict[str, str]) -> bytes:
+    """index.html for ``feeds`` (as collect_feeds returns them)."""
+    everything = None
+    topics: list[_Row] = []
+    sections: dict[str, list[_Row]] = {}
+    for feed in feeds:
+        section = feed.spec.section
+        row = _Row(feed.spec, _label(len(feed.entries), limit), [])
+        if section == "all":
+            row.latest = feed.entries[:LATEST_OVERALL]
+            everything = row
+        elif section == "topics":
+            row.latest = feed.entries[:LATEST_PER_TOPIC]
+            row.topic_title = topic_titles.get(feed.spec.key, feed.spec.title)
+            topics.append(row)
+        else:
+            sections.setdefault(section, []).append(row)
+    assert everything is not None, "collect_feeds always gives the 'all' feed"
+    template = _environment().get_template("index.html.j2")
+    page = template.render(
+        everything=everything,
+        topics=topics,
+        sections=[
+            {"id": key, "title": SECTION_TITLES.get(key, key), "feeds": rows}
+            for key, rows in sections.items()
+        ],
+        limit=limit,
+        opml={"atom": opml_name("atom"), "rss": opml_name("rss")},
+    )
+    return page.encode("utf-8")

@@ -1,0 +1,276 @@
+"""The topic list (`topics.toml`): what each topic feed collects.
+
+Each ``[[topic]]`` is either a keyword rule (words and phrases per language,
+exclusions, optional filters on source, kind, country, region and language) or
+a saved full-text search (``query``, FTS5 syntax over ``items_fts``). The file is
+validated on load; any mistake stops with one line naming the file, the line,
+the topic and the field (see presswatch/configfile.py), e.g.
+
+    topics.toml:12: topic 'remittances': rule.keywords.en: '*money' ...
+
+Matching itself lives in classify.py; this module only models the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+from pathlib import Path
+from typing import Annotated, Any
+
+import pycountry
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+
+from presswatch.configfile import ConfigError, locate, read_toml, validate_entry
+from presswatch.sources import Kind
+
+# Part of the classification fingerprint: bump it when the matching rules in
+# classify.py change, so every archive is reclassified once with the new code.
+CLASSIFIER_VERSION = "1"
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# A keyword: words separated by spaces or punctuation; '*' only at the end of a
+# word (a prefix: 'remittance*'), after at least three letters.
+_WORD_STAR = re.compile(r"\*")
+_PREFIX_OK = re.compile(r"(?<![\w*])\w{3,}\*(?![\w*])")
+
+
+def _language(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 2 or pycountry.languages.get(alpha_2=value) is None:
+        raise ValueError(f"{value!r} is not an ISO 639-1 language code")
+    return value
+
+
+Language = Annotated[str, BeforeValidator(_language)]
+
+
+def _keyword(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a string")
+    text = " ".join(value.split())
+    if not re.search(r"\w", text):
+        raise ValueError(f"{value!r} has no letters or digits")
+    stars = len(_WORD_STAR.findall(text))
+    if stars and len(_PREFIX_OK.findall(text)) != stars:
+        raise ValueError(
+            f"{value!r}: '*' may only end a word of at least 3 letters (a prefix, e.g. 'remittance*')"
+        )
+    return text
+
+
+def _keyword_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        raise ValueError(f"{value!r} is not a list (write [{value!r}])")
+    if not isinstance(value, list):
+        raise ValueError(f"{value!r} is not a list of words and phrases")
+    if not value:
+        raise ValueError("empty list (remove the language or give words and phrases)")
+    keywords = [_keyword(item) for item in value]
+    seen: set[str] = set()
+    for keyword in keywords:
+        if keyword.casefold() in seen:
+            raise ValueError(f"{keyword!r} is listed twice")
+        seen.add(keyword.casefold())
+    return keywords
+
+
+KeywordList = Annotated[list[str], BeforeValidator(_keyword_list)]
+
+
+def _country(value: Any) -> str:
+    if (
+        not isinstance(value, str) or len(value) != 2 or value != value.upper()
+        or pycountry.countries.get(alpha_2=value) is None
+    ):
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+Country = Annotated[str, BeforeValidator(_country)]
+
+
+def _source_id(value: Any) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise ValueError(f"{value!r} is not a source id (lowercase letters, digits and dashes)")
+    return value
+
+
+SourceId = Annotated[str, BeforeValidator(_source_id)]
+
+
+def _nonempty(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return " ".join(value.split())
+
+
+Text = Annotated[str, BeforeValidator(_nonempty)]
+
+
+def check_fts_query(query: str) -> None:
+    """Raise ValueError unless ``query`` is valid FTS5 syntax over items_fts's columns."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(
+            'CREATE VIRTUAL TABLE probe USING fts5(title, summary, body, '
+            'tokenize="unicode61 remove_diacritics 2", prefix="2 3")'
+        )
+        conn.execute("SELECT count(*) FROM probe WHERE probe MATCH ?", [query]).fetchone()
+    except sqlite3.OperationalError as exc:
+        raise ValueError(f"{query!r} is not a valid full-text query: {exc}") from None
+    finally:
+        conn.close()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rule(_Strict):
+    """Which items a topic collects: keywords minus exclusions, within the filters."""
+
+    keywords: dict[Language, KeywordList] = {}  # language -> words and phrases; 'en' applies to all
+    exclude: dict[Language, KeywordList] = {}  # same shape: an item matching one is left out
+    sources: list[SourceId] = []  # filters: an empty list means "any"
+    kinds: list[Kind] = []
+    countries: list[Country] = []  # the source's country or a country the item names
+    regions: list[Text] = []
+    languages: list[Language] = []
+
+    def admits(self, item: dict[str, Any], countries: list[str]) -> bool:
+        """Does ``item`` (an items row) pass the filters? ``countries``: its country codes."""
+        if self.sources and item.get("source") not in self.sources:
+            return False
+        if self.kinds and item.get("kind") not in self.kinds:
+            return False
+        if self.regions and item.get("region") not in self.regions:
+            return False
+        if self.languages and item.get("language") not in self.languages:
+            return False
+        if self.countries and not set(self.countries) & set(countries):
+            return False
+        return True
+
+
+class Topic(_Strict):
+    """One topic: a feed at public/topics/<id>.atom and .rss."""
+
+    id: str
+    title: Text
+    description: str = ""
+    query: str | None = None  # a saved search (FTS5 syntax), instead of rule.keywords
+    rule: Rule = Field(default_factory=Rule, validate_default=True)
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"{value!r} must be lowercase letters, digits and dashes")
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _clean_description(cls, value: str) -> str:
+        return " ".join(value.split())
+
+    @field_validator("query")
+    @classmethod
+    def _valid_query(cls, value: str | None) -> str | None:
+        if value is not None:
+            if not value.strip():
+                raise ValueError("must be a non-empty full-text query")
+            check_fts_query(value)
+        return value
+
+    @field_validator("rule")
+    @classmethod
+    def _keywords_or_query(cls, value: Rule, info: ValidationInfo) -> Rule:
+        if "query" not in info.data:  # the query itself was invalid: that error is reported
+            return value
+        query = info.data["query"]
+        if query is None and not value.keywords:
+            raise ValueError(
+                "give rule.keywords (words and phrases per language) or a query (full-text search)"
+            )
+        if query is not None and value.keywords:
+            raise ValueError("give either rule.keywords or a query, not both")
+        return value
+
+    @property
+    def is_query(self) -> bool:
+        return self.query is not None
+
+
+class TopicSet:
+    """All topics of a topics.toml, in file order, with the fingerprint of the file."""
+
+    def __init__(self, path: Path, topics: list[Topic], fingerprint: str):
+        self.path = path
+        self.topics = topics
+        self.fingerprint = fingerprint
+        self._by_id = {topic.id: topic for topic in topics}
+
+    def __iter__(self):
+        return iter(self.topics)
+
+    def __len__(self) -> int:
+        return len(self.topics)
+
+    def __contains__(self, topic_id: object) -> bool:
+        return topic_id in self._by_id
+
+    def get(self, topic_id: str) -> Topic:
+        try:
+            return self._by_id[topic_id]
+        except KeyError:
+            known = ", ".join(self._by_id)
+            raise ConfigError(f"{self.path}: no topic {topic_id!r} (known: {known})") from None
+
+    @property
+    def ids(self) -> list[str]:
+        return [topic.id for topic in self.topics]
+
+
+def fingerprint(text: str) -> str:
+    """What the classification depends on: the file's content and the matcher's version."""
+    return hashlib.sha256(f"classifier {CLASSIFIER_VERSION}\n{text}".encode()).hexdigest()
+
+
+def load_topics(path: str | Path) -> TopicSet:
+    """Load and validate topics.toml; raise ConfigError (one line) on any mistake."""
+    path = Path(path)
+    data, text = read_toml(path)
+    unknown = sorted(set(data) - {"topic"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r} (expected [[topic]] tables)")
+    entries = data.get("topic", [])
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: no [[topic]] entries")
+    topics: list[Topic] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        label = f"topic {entry.get('id', f'#{index + 1}')!r}" if isinstance(entry, dict) else "topic"
+        try:
+            topic = validate_entry(
+                Topic, entry, path=path, text=text, table="topic", index=index, label=label
+            )
+        except ConfigError as exc:
+            # pydantic names a bad dict key 'keywords.xx.[key]': the language is the field.
+            raise ConfigError(str(exc).replace(".[key]:", ":", 1)) from None
+        assert isinstance(topic, Topic)
+        if topic.id in seen:
+            line = locate(text, "topic", index, ["id"])
+            raise ConfigError(f"{path}:{line}: {label}: id: duplicate topic id")
+        seen.add(topic.id)
+        topics.append(topic)
+    return TopicSet(path, topics, fingerprint(text))
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_topics() -> Path:
+    """topics.toml in the current directory, else the one shipped with presswatch."""
+    here = Path("topics.toml")
+    return here if here.exists() else PROJECT_ROOT / "topics.toml"
