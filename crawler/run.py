@@ -24,6 +24,7 @@ def crawl_settings(
     *,
     db: Path,
     sources_path: Path,
+    topics_path: Path | None = None,
     mirror: str | None = None,
     full: bool = False,
     workers: int | None = None,
@@ -38,6 +39,8 @@ def crawl_settings(
         "PRESSWATCH_SOURCES": str(sources_path),
         "PRESSWATCH_FULL": full,
     }
+    if topics_path is not None:
+        overrides["PRESSWATCH_TOPICS"] = str(topics_path)
     if workers is not None:
         overrides["PRESSWATCH_WORKERS"] = workers
     if log_file is not None:

@@ -16,6 +16,7 @@ from typing import Any
 import click
 from tabulate import tabulate
 
+from feeds.options import public_option, topics_option
 from presswatch.archive import DEFAULT_DB, open_archive
 from presswatch.configfile import ConfigError
 from presswatch.sources import SourceList, load_sources
@@ -76,6 +77,7 @@ def main() -> None:
 @click.argument("source_ids", nargs=-1, metavar="[SOURCE]...")
 @db_option
 @sources_option
+@topics_option
 @click.option("--mirror", metavar="URL", help="Fetch every site from this mirror (the sample sites), "
               "keeping the real URLs in the archive, e.g. http://127.0.0.1:8765.")
 @click.option("--full", is_flag=True, help="Re-walk every listing page and item (for backfills).")
@@ -89,7 +91,8 @@ def main() -> None:
               help="Override a Scrapy setting, e.g. --set DOWNLOAD_TIMEOUT=10 (repeatable).")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's own log lines too.")
 @config_errors
-def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, mirror: str | None, full: bool,
+def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, topics_path: Path,
+          mirror: str | None, full: bool,
           workers: int | None, log_file: Path | None, timeout: float | None, overrides: tuple[str, ...],
           verbose: bool) -> None:
     """Crawl sources into the archive: all enabled ones, or those named.
@@ -112,8 +115,8 @@ def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, mirror
     db.close()
     click.echo(f"Crawling {len(selected)} source(s) into {db_path}: {', '.join(s.id for s in selected)}",
                err=True)
-    settings = crawl_settings(db=db_path, sources_path=sources_path, mirror=mirror, full=full,
-                              workers=workers, log_file=log_file, timeout=timeout)
+    settings = crawl_settings(db=db_path, sources_path=sources_path, topics_path=topics_path, mirror=mirror,
+                              full=full, workers=workers, log_file=log_file, timeout=timeout)
     for override in overrides:
         name, equals, value = override.partition("=")
         if not equals or not name.isupper():
@@ -240,47 +243,64 @@ def sample_sites(port: int, edition: str) -> None:
 @main.command()
 @db_option
 @sources_option
+@topics_option
+@public_option
 @click.option("--port", type=click.IntRange(0, 65535), default=0,
               help="Port for the sample sites (default: any free port).")
+@click.option("--base-url", default="http://127.0.0.1:8000/", show_default=True,
+              help="Where the public directory will be served (`presswatch serve` answers there).")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's own log lines too.")
 @config_errors
-def demo(db_path: Path, sources_path: Path, port: int, verbose: bool) -> None:
-    """Serve the sample sites, crawl every source from them, and report what was archived.
+def demo(db_path: Path, sources_path: Path, topics_path: Path, public_dir: Path, port: int, base_url: str,
+         verbose: bool) -> None:
+    """Serve the sample sites, crawl every source from them, publish the feeds, and report.
 
     \b
     Example:
-        presswatch demo --db data/presswatch.db
+        presswatch demo --db data/presswatch.db --public public
+        presswatch serve --public public      # then subscribe to http://127.0.0.1:8000/feeds.opml
     """
     from crawler.run import crawl_settings, run_crawl
+    from feeds.publish import publish_feeds
+    from feeds.topics import load_topics
     from presswatch.runs import last_run_id
     from presswatch.sample_sites.server import SampleSiteServer
 
     sources = load(sources_path)
+    load_topics(topics_path)  # a bad topics.toml stops the demo before it crawls
     selected = sources.enabled()
     server = SampleSiteServer(port=port).start()
     click.echo(f"Sample sites on {server.url}; crawling {len(selected)} sources into {db_path}", err=True)
     db = open_archive(db_path)
     before = last_run_id(db)
     db.close()
-    settings = crawl_settings(db=db_path, sources_path=sources_path, mirror=server.url)
+    settings = crawl_settings(db=db_path, sources_path=sources_path, topics_path=topics_path,
+                              mirror=server.url)
     try:
         run_crawl(selected, settings, verbose=verbose)
     finally:
         server.stop()
     click.echo(f"\nThe sample server answered {len(server.requests)} requests.")
     print_crawl_summary(db_path, before)
+    report = publish_feeds(db_path, public_dir, topics_path, base_url=base_url, sources_path=sources_path)
+    click.echo(f"\nFeeds in {public_dir}/: {len(report.written)} written, {len(report.unchanged)} unchanged.")
+    base = base_url.rstrip("/")
     click.echo(
-        f"\nSearch it:  sqlite-utils search {db_path} items remittances\n"
-        f"Open it:    sqlite3 {db_path} 'select title, published from items order by published_utc desc'"
+        f"Subscribe: run `presswatch serve --public {public_dir}`, then import {base}/feeds.opml in a feed\n"
+        f"reader (every feed at once), or pick one: {base}/topics/remittances.atom, {base}/all.atom,\n"
+        f"{base}/countries/md.rss ... The list with the latest items: {base}/index.html"
     )
-
+    click.echo(
+        f"\nSearch it:  presswatch search remittances --db {db_path}\n"
+        f"Browse it:  presswatch browse --db {db_path}\n"
+        f"SQL:        sqlite3 {db_path} 'select title, published from items order by published_utc desc'"
+    )
 
 from feeds.cli import publish, reclassify, serve  # noqa: E402
 
 main.add_command(publish)
 main.add_command(serve)
 main.add_command(reclassify)
-
 
 from presswatch.query_cli import browse, search, show, stats  # noqa: E402
 
