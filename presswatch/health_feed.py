@@ -1,0 +1,113 @@
+"""The health feed (``public/health.atom``): every change of a source's health, newest first.
+
+Staff subscribe to it to watch the monitor itself: an entry says which source
+became degraded (and why) or recovered. Built with feedgen from the
+``health_events`` table; deterministic: the same events always give the same
+bytes (the feed's updated date is its newest event's, never "now"), and the
+file is replaced atomically (a temporary file, then a rename), only when its
+bytes change.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from feedgen.feed import FeedGenerator
+
+from presswatch import health
+
+FEED_NAME = "health.atom"
+FEED_ID = "tag:presswatch,2024:health"
+FEED_TITLE = "presswatch: source health"
+FEED_LIMIT = 200  # the newest events the feed lists
+# The updated date of a feed with no events yet: fixed, so the file stays byte-identical.
+EMPTY_FEED_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+ATOM_TYPE = "application/atom+xml"
+
+
+def _time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def entry_title(event: Mapping[str, Any]) -> str:
+    source, old, new = event["source"], event["old_state"], event["new_state"]
+    rules = (event.get("rules") or "").replace(",", ", ")
+    if new == health.DEGRADED and old == health.DEGRADED:
+        return f"{source}: still degraded, now for {rules}"
+    if new == health.DEGRADED:
+        return f"{source} is degraded ({rules})"
+    if new == health.OK and old == health.DEGRADED:
+        return f"{source} recovered"
+    return f"{source} is {new}"
+
+
+def entry_text(event: Mapping[str, Any]) -> str:
+    lines = [f"{event['source']}: {event['old_state']} -> {event['new_state']} at {event['at']}."]
+    if event.get("reason"):
+        lines.append(f"Why: {event['reason']}.")
+    elif event["new_state"] == health.OK:
+        lines.append("Its latest run looks like its history again.")
+    if event.get("run_id") is not None:
+        lines.append(f"Judged run: crawl_runs.id = {event['run_id']}.")
+    return "\n".join(lines)
+
+
+def render_health_feed(events: Sequence[Mapping[str, Any]], base_url: str = "") -> bytes:
+    """The Atom document of ``events`` (health_events rows, newest first)."""
+    generator = FeedGenerator()
+    generator.id(FEED_ID)
+    generator.title(FEED_TITLE)
+    generator.subtitle("Every change of state of a presswatch source: degraded (and why) or recovered.")
+    generator.author({"name": "presswatch"})
+    generator.link(href=f"{base_url.rstrip('/')}/{FEED_NAME}" if base_url else FEED_NAME,
+                   rel="self", type=ATOM_TYPE)
+    generator.generator("presswatch", uri="https://github.com/presswatch/presswatch")
+    times = [_time(event["at"]) for event in events]
+    generator.updated(max(times, default=EMPTY_FEED_DATE))
+    for event, moment in zip(events, times, strict=True):
+        entry = generator.add_entry(order="append")  # keep the given order (newest first)
+        entry.id(f"{FEED_ID}/{event['source']}/{event['id']}")
+        entry.title(entry_title(event))
+        entry.content(entry_text(event), type="text")
+        entry.published(moment)
+        entry.updated(moment)
+        entry.category({"term": event["source"], "label": event["source"]})
+        entry.category({"term": event["new_state"], "scheme": f"{FEED_ID}/state"})
+    return generator.atom_str(pretty=True)
+
+
+def write_atomically(path: Path, data: bytes) -> bool:
+    """Replace ``path`` with ``data`` (temporary file + rename); False when it already held them."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+                                         delete=False)
+    try:
+        with handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, 0o644)  # readable by the web server
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def write_health_feed(db: sqlite_utils.Database, public_dir: str | Path, base_url: str = "") -> Path:
+    """Write ``public_dir/health.atom`` from the archive's health events; return its path."""
+    path = Path(public_dir) / FEED_NAME
+    write_atomically(path, render_health_feed(health.events(db, FEED_LIMIT), base_url))
+    return path
