@@ -54,6 +54,15 @@ def publish(db_path: Path, topics_path: Path, sources_path: Path, public_dir: Pa
         click.echo(f"{topics_path} changed: reclassified the archive ({total} topic assignments).")
     for line in report.lines():
         click.echo(line)
+    # The monitor's own feed: source health changes and withdrawn releases.
+    from presswatch.archive import open_archive
+    from presswatch.health_feed import write_health_feed
+
+    db = open_archive(db_path)
+    try:
+        click.echo(f"health feed: {write_health_feed(db, public_dir, base_url)}")
+    finally:
+        db.close()
 
 
 @click.command()

@@ -263,6 +263,7 @@ def demo(db_path: Path, sources_path: Path, topics_path: Path, public_dir: Path,
     from crawler.run import crawl_settings, run_crawl
     from feeds.publish import publish_feeds
     from feeds.topics import load_topics
+    from presswatch.health_feed import write_health_feed
     from presswatch.runs import last_run_id
     from presswatch.sample_sites.server import SampleSiteServer
 
@@ -283,6 +284,9 @@ def demo(db_path: Path, sources_path: Path, topics_path: Path, public_dir: Path,
     click.echo(f"\nThe sample server answered {len(server.requests)} requests.")
     print_crawl_summary(db_path, before)
     report = publish_feeds(db_path, public_dir, topics_path, base_url=base_url, sources_path=sources_path)
+    db = open_archive(db_path)
+    write_health_feed(db, public_dir, base_url)
+    db.close()
     click.echo(f"\nFeeds in {public_dir}/: {len(report.written)} written, {len(report.unchanged)} unchanged.")
     base = base_url.rstrip("/")
     click.echo(

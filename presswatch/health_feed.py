@@ -1,7 +1,8 @@
 """The health feed (``public/health.atom``): every change of a source's health, newest first.
 
 Staff subscribe to it to watch the monitor itself: an entry says which source
-became degraded (and why) or recovered. Built with feedgen from the
+became degraded (and why) or recovered, or which archived release was
+withdrawn from its site (its page now answers 404/410). Built with feedgen from the
 ``health_events`` table; deterministic: the same events always give the same
 bytes (the feed's updated date is its newest event's, never "now"), and the
 file is replaced atomically (a temporary file, then a rename), only when its
@@ -10,8 +11,6 @@ bytes change.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import sqlite_utils
 from feedgen.feed import FeedGenerator
 
+from feeds.publish import write_atomically
 from presswatch import health
 
 FEED_NAME = "health.atom"
@@ -73,41 +73,54 @@ def render_health_feed(events: Sequence[Mapping[str, Any]], base_url: str = "") 
     generator.updated(max(times, default=EMPTY_FEED_DATE))
     for event, moment in zip(events, times, strict=True):
         entry = generator.add_entry(order="append")  # keep the given order (newest first)
-        entry.id(f"{FEED_ID}/{event['source']}/{event['id']}")
-        entry.title(entry_title(event))
-        entry.content(entry_text(event), type="text")
         entry.published(moment)
         entry.updated(moment)
         entry.category({"term": event["source"], "label": event["source"]})
+        if event.get("kind") == "item":
+            # An archived item's page went away (or came back): kept, marked removed.
+            entry.id(f"{FEED_ID}/item-event/{event['id']}")
+            verb = "withdrawn" if event["event"] == "removed" else "back online"
+            entry.title(f"{event['source']}: {verb}: {event['title']}")
+            entry.link(href=event["url"], rel="alternate")
+            entry.content(f"{event['url']}: {event['detail']} at {event['at']}. The item stays in the "
+                          f"archive{', marked removed' if event['event'] == 'removed' else ''}.", type="text")
+            entry.category({"term": f"item_{event['event']}", "scheme": f"{FEED_ID}/state"})
+            continue
+        entry.id(f"{FEED_ID}/{event['source']}/{event['id']}")
+        entry.title(entry_title(event))
+        entry.content(entry_text(event), type="text")
         entry.category({"term": event["new_state"], "scheme": f"{FEED_ID}/state"})
     return generator.atom_str(pretty=True)
 
 
-def write_atomically(path: Path, data: bytes) -> bool:
-    """Replace ``path`` with ``data`` (temporary file + rename); False when it already held them."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False)
-    try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, 0o644)  # readable by the web server
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return True
+def item_events(db: sqlite_utils.Database, limit: int) -> list[dict[str, Any]]:
+    """The newest removals and restorations of archived items, as feed events."""
+    return [
+        {**row, "kind": "item"}
+        for row in db.query(
+            "SELECT e.id, e.source, e.at, e.event, e.detail, i.title, i.url FROM item_events e "
+            "JOIN items i ON i.id = e.item_id WHERE e.event IN ('removed', 'restored') "
+            "ORDER BY e.at DESC, e.id DESC LIMIT ?",
+            [limit],
+        )
+    ]
+
+
+def feed_events(db: sqlite_utils.Database, limit: int = FEED_LIMIT) -> list[dict[str, Any]]:
+    """Source health changes and item removals, newest first, at most ``limit``."""
+    merged = [*health.events(db, limit), *item_events(db, limit)]
+    merged.sort(key=lambda event: (event["at"], event.get("kind") == "item", event["id"]), reverse=True)
+    return merged[:limit]
 
 
 def write_health_feed(db: sqlite_utils.Database, public_dir: str | Path, base_url: str = "") -> Path:
-    """Write ``public_dir/health.atom`` from the archive's health events; return its path."""
+    """Write ``public_dir/health.atom`` from the archive's health and item events; return its path."""
     path = Path(public_dir) / FEED_NAME
-    write_atomically(path, render_health_feed(health.events(db, FEED_LIMIT), base_url))
+    data = render_health_feed(feed_events(db), base_url)
+    try:
+        unchanged = path.read_bytes() == data
+    except FileNotFoundError:
+        unchanged = False
+    if not unchanged:
+        write_atomically(path, data)
     return path

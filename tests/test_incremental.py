@@ -6,13 +6,17 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import feedparser
 import pytest
 import sqlite_utils
 
+from feeds.publish import publish_feeds
+from presswatch.archive import open_archive
+from presswatch.health_feed import write_health_feed
 from presswatch.sample_sites.changes import edition, load_changes
 from presswatch.sample_sites.server import SampleSiteServer, load_content
 from presswatch.sources import load_sources
-from tests.conftest import SOURCES, presswatch
+from tests.conftest import ROOT, SOURCES, presswatch
 
 SOURCE_LIST = load_sources(SOURCES)
 
@@ -40,6 +44,14 @@ def test_unchanged_recrawl_fetches_only_first_listing_pages_feeds_and_sitemaps(c
     assert sum(run["pages_fetched"] for run in runs) == len(second)
 
 
+def publish(db_path: Path, public: Path, sources: Path) -> None:
+    """What `presswatch publish` does: the feeds, then the health feed."""
+    publish_feeds(db_path, public, ROOT / "topics.toml", sources_path=sources)
+    db = open_archive(db_path)
+    write_health_feed(db, public)
+    db.close()
+
+
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory):
     """iom-press crawled on edition 1, then on edition 2 with every item due for a re-check."""
@@ -56,10 +68,12 @@ def changed(tmp_path_factory):
         args = ("crawl", "iom-press", "--mirror", server.url, "--db", str(db_path), "--sources", str(sources))
         first = presswatch(*args)
         assert first.returncode == 0, first.stderr[-2000:]
+        publish(db_path, folder / "public-1", sources)
         before = len(server.requests)
         server.set_edition(2)
         second = presswatch(*args)
         assert second.returncode == 0, second.stderr[-2000:]
+        publish(db_path, folder / "public-2", sources)
         requests = server.requests[before:]
     return db_path, second, requests
 
@@ -98,6 +112,44 @@ def test_edited_release_keeps_its_previous_version(changed):
     assert events == ["updated"]
     # The full-text index has the new text, not the old.
     assert [row["url"] for row in db["items"].search('"Corrected on 11 January"')] == [url]
+
+
+def entry_for(feed_path: Path, url: str):
+    feed = feedparser.parse(feed_path.read_bytes())
+    assert not feed.bozo
+    return next(entry for entry in feed.entries if entry.link == url)
+
+
+def test_feeds_show_the_edit_as_an_update_under_the_same_id(changed):
+    db_path, _second, _requests = changed
+    folder = db_path.parent
+    url = f"https://www.iom.int{EDITED['path']}"
+    before = entry_for(folder / "public-1" / "sources" / "iom-press.atom", url)
+    after = entry_for(folder / "public-2" / "sources" / "iom-press.atom", url)
+    assert after.id == before.id
+    assert after.title == EDITED["title"] and before.title != after.title
+    assert before.updated_parsed == before.published_parsed
+    assert after.updated_parsed > before.updated_parsed
+    assert after.published_parsed == before.published_parsed
+    rss_before = entry_for(folder / "public-1" / "sources" / "iom-press.rss", url)
+    rss_after = entry_for(folder / "public-2" / "sources" / "iom-press.rss", url)
+    assert rss_after.id == rss_before.id and rss_after.title == EDITED["title"]
+
+
+def test_new_release_heads_the_feed_and_the_withdrawn_one_is_in_the_health_feed(changed):
+    db_path, _second, _requests = changed
+    folder = db_path.parent
+    feed = feedparser.parse((folder / "public-2" / "sources" / "iom-press.atom").read_bytes())
+    assert feed.entries[0].title == ADDED["title"]
+    health = feedparser.parse((folder / "public-2" / "health.atom").read_bytes())
+    assert not health.bozo
+    removed_url = f"https://www.iom.int{REMOVED['path']}"
+    (entry,) = [entry for entry in health.entries if entry.get("link") == removed_url]
+    original = next(a for a in load_content()["article"] if a["path"] == REMOVED["path"])
+    assert entry.title == f"iom-press: withdrawn: {original['title']}"
+    assert "answered HTTP 404" in entry.content[0].value
+    before = feedparser.parse((folder / "public-1" / "health.atom").read_bytes())
+    assert before.entries == []
 
 
 def test_diff_shows_the_change(changed):
