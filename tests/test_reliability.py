@@ -232,3 +232,54 @@ def test_unknown_source_on_the_command_line(tmp_path):
     assert result.returncode == 1
     assert "no source 'nowhere'" in result.stderr
     assert Path(tmp_path / "x.db").exists() is False
+
+
+def test_kill_9_of_the_scheduler_and_its_crawls_then_restart(tmp_path):
+    from tests.scheduler_support import SchedulerProcess, sources_file, wait_for
+
+    sources = sources_file(tmp_path / "sources.toml", {
+        "iom-press": 'every = "1h"', "rovienna-press": 'every = "1h"', "moldova": 'every = "1h"'})
+    db_path = tmp_path / "presswatch.db"
+
+    def count(sql: str) -> int:
+        try:
+            with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as conn:
+                return conn.execute(sql).fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+    with SampleSiteServer(delay=0.3) as slow:
+        scheduler = SchedulerProcess(tmp_path, sources, "--no-publish", mirror=slow.url, wrapper=False,
+                                     name="first")
+        try:
+            wait_for(lambda: count("SELECT COUNT(*) FROM items") >= 5, 90, "the first items")
+            # A machine-level kill: the scheduler and every crawl it started, mid-write.
+            with sqlite3.connect(db_path, timeout=5) as conn:
+                pids = [pid for (pid,) in conn.execute("SELECT pid FROM crawl_runs WHERE status = 'running'")]
+            os.kill(scheduler.pid, signal.SIGKILL)
+            for pid in pids:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            scheduler.process.wait(timeout=30)
+        finally:
+            scheduler.kill()
+    committed = count("SELECT COUNT(*) FROM items")
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT COUNT(*) FROM items_fts").fetchone()[0] == committed
+    assert 5 <= committed < 42
+    # Restarted, the scheduler finds the dead runs, and runs each source once: all is archived.
+    with SampleSiteServer() as server:
+        scheduler = SchedulerProcess(tmp_path, sources, "--no-publish", mirror=server.url, wrapper=False,
+                                     name="second")
+        try:
+            wait_for(lambda: count("SELECT COUNT(DISTINCT source) FROM crawl_runs WHERE status = 'ok'") == 3,
+                     120, "one good run of each source")
+            assert scheduler.stop() == 0, scheduler.log()[-3000:]
+        finally:
+            scheduler.kill()
+    assert count("SELECT COUNT(*) FROM items") == 42  # 30 + 8 + 4; the 2 re-posts are duplicates
+    assert count("SELECT COUNT(*) FROM duplicates") == 2
+    assert count("SELECT COUNT(*) FROM crawl_runs WHERE status = 'running'") == 0
