@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import pycountry
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from presswatch.configfile import ConfigError, locate, read_toml, validate_entry
+from presswatch.configfile import ConfigError, load_entries
 from presswatch.sources import Kind
 
 # Part of the classification fingerprint: bump it when the matching rules in
@@ -239,32 +239,8 @@ def fingerprint(text: str) -> str:
 
 def load_topics(path: str | Path) -> TopicSet:
     """Load and validate topics.toml; raise ConfigError (one line) on any mistake."""
-    path = Path(path)
-    data, text = read_toml(path)
-    unknown = sorted(set(data) - {"topic"})
-    if unknown:
-        raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r} (expected [[topic]] tables)")
-    entries = data.get("topic", [])
-    if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{path}: no [[topic]] entries")
-    topics: list[Topic] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(entries):
-        label = f"topic {entry.get('id', f'#{index + 1}')!r}" if isinstance(entry, dict) else "topic"
-        try:
-            topic = validate_entry(
-                Topic, entry, path=path, text=text, table="topic", index=index, label=label
-            )
-        except ConfigError as exc:
-            # pydantic names a bad dict key 'keywords.xx.[key]': the language is the field.
-            raise ConfigError(str(exc).replace(".[key]:", ":", 1)) from None
-        assert isinstance(topic, Topic)
-        if topic.id in seen:
-            line = locate(text, "topic", index, ["id"])
-            raise ConfigError(f"{path}:{line}: {label}: id: duplicate topic id")
-        seen.add(topic.id)
-        topics.append(topic)
-    return TopicSet(path, topics, fingerprint(text))
+    topics, text = load_entries(Path(path), "topic", Topic)
+    return TopicSet(Path(path), topics, fingerprint(text))
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

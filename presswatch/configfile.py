@@ -13,9 +13,11 @@ import tomllib
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+
+Entry = TypeVar("Entry", bound=BaseModel)
 
 
 class ConfigError(Exception):
@@ -95,7 +97,8 @@ def validation_message(exc: ValidationError) -> tuple[tuple[str | int, ...], str
     # A misspelt key shows up as both "unknown" and "missing": name the misspelling.
     errors = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")
     error = errors[0]
-    loc = tuple(error["loc"])
+    # pydantic names a bad dict key "keywords.xx.[key]": the key itself is the field.
+    loc = tuple(part for part in error["loc"] if part != "[key]")
     kind = error["type"]
     if kind == "missing":
         return loc, "missing required field"
@@ -140,3 +143,30 @@ def parse_duration(value: str | int | float) -> timedelta:
         raise ValueError(f"{value!r} is not a duration (use e.g. 90s, 30m, 6h, 1d)")
     days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def load_entries(path: Path, table: str, model: type[Entry]) -> tuple[list[Entry], str]:
+    """Every ``[[table]]`` entry of a config file, validated, with unique ids; and the raw text.
+
+    The shape shared by sources.toml and topics.toml: only ``[[table]]`` at the
+    top level, at least one entry, each valid for ``model``, no id twice.
+    """
+    data, text = read_toml(path)
+    unknown = sorted(set(data) - {table})
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r} (expected [[{table}]] tables)")
+    raw_entries = data.get(table, [])
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise ConfigError(f"{path}: no [[{table}]] entries")
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_entries):
+        label = f"{table} {raw.get('id', f'#{index + 1}')!r}" if isinstance(raw, dict) else table
+        entry = validate_entry(model, raw, path=path, text=text, table=table, index=index, label=label)
+        entry_id = entry.id
+        if entry_id in seen:
+            line = locate(text, table, index, ["id"])
+            raise ConfigError(f"{path}:{line}: {label}: id: duplicate {table} id")
+        seen.add(entry_id)
+        entries.append(entry)  # type: ignore[arg-type]
+    return entries, text

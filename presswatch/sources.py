@@ -17,13 +17,7 @@ import pycountry
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from presswatch.configfile import (
-    ConfigError,
-    locate,
-    parse_duration,
-    read_toml,
-    validate_entry,
-)
+from presswatch.configfile import ConfigError, load_entries, parse_duration
 
 KINDS = ("press_release", "news", "story", "publication", "page")
 Kind = Literal["press_release", "news", "story", "publication", "page"]
@@ -290,25 +284,5 @@ class SourceList:
 
 def load_sources(path: str | Path) -> SourceList:
     """Load and validate sources.toml; raise ConfigError (one line) on any mistake."""
-    path = Path(path)
-    data, text = read_toml(path)
-    unknown = sorted(set(data) - {"source"})
-    if unknown:
-        raise ConfigError(f"{path}: unknown top-level key {unknown[0]!r} (expected [[source]] tables)")
-    entries = data.get("source", [])
-    if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{path}: no [[source]] entries")
-    sources: list[Source] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(entries):
-        label = f"source {entry.get('id', f'#{index + 1}')!r}" if isinstance(entry, dict) else "source"
-        source = validate_entry(
-            Source, entry, path=path, text=text, table="source", index=index, label=label
-        )
-        assert isinstance(source, Source)
-        if source.id in seen:
-            line = locate(text, "source", index, ["id"])
-            raise ConfigError(f"{path}:{line}: {label}: id: duplicate source id")
-        seen.add(source.id)
-        sources.append(source)
-    return SourceList(path, sources)
+    sources, _text = load_entries(Path(path), "source", Source)
+    return SourceList(Path(path), sources)
