@@ -60,7 +60,7 @@ def publish(db_path: Path, topics_path: Path, sources_path: Path, public_dir: Pa
 
     db = open_archive(db_path)
     try:
-        click.echo(f"health feed: {write_health_feed(db, public_dir, base_url)}")
+        write_health_feed(db, public_dir, base_url)
     finally:
         db.close()
 
