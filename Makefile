@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest
+
+# The benchmarks of docs/performance.md (about an hour the first time); smoke run: bench/run --quick
+bench: $(STAMP)
+	bench/run
 
 clean:
 	rm -rf $(VENV) data public logs .pytest_cache

@@ -58,6 +58,7 @@ class Article:
     declared_language: str | None = None  # <html lang> or metadata
     canonical_link: str | None = None  # <link rel="canonical"> when it stays on the same host
     alternates: dict[str, str] = field(default_factory=dict)  # hreflang -> URL
+    shortlink: str | None = None  # <link rel="shortlink">: Drupal /node/N, /ro/node/N (language versions)
     metadata: dict[str, Any] = field(default_factory=dict)  # per-source extra fields
     etag: str | None = None
     last_modified: str | None = None

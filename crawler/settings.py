@@ -21,6 +21,11 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 0.25
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
+# Items processed in parallel per response. Scrapy starts this many asyncio
+# tasks for every response whatever it yields (default 100: ~100 tasks for an
+# item page's one item, a few ms of the event loop's CPU per page). An item
+# page yields one item and a listing only requests, so a few are plenty.
+CONCURRENT_ITEMS = 8
 
 # Bounds against hostile or broken servers.
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
@@ -33,6 +38,7 @@ ITEM_PIPELINES = {
     "pipelines.normalizer.NormalizePipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.store.StorePipeline": 400,
+    "pipelines.stories.StoryPipeline": 450,  # near-duplicates and language versions -> stories
     "pipelines.classify.ClassifyPipeline": 500,
 }
 DOWNLOADER_MIDDLEWARES = {

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
@@ -91,6 +92,34 @@ class Category:
 
 
 @dataclass(frozen=True)
+class Elsewhere:
+    """Another page carrying the same story: a copy or version on another site or in another language."""
+
+    url: str
+    language: str | None = None
+
+    @property
+    def site(self) -> str:
+        return urlsplit(self.url).hostname or self.url
+
+    def label(self) -> str:
+        return f"{self.site} ({self.language})" if self.language else self.site
+
+
+def also_published_text(also: tuple[Elsewhere, ...]) -> str:
+    """``Also published at: eca.iom.int (en) https://...; moldova.iom.int (ro) https://...``"""
+    return "Also published at: " + "; ".join(f"{other.label()} {other.url}" for other in also)
+
+
+def also_published_html(also: tuple[Elsewhere, ...]) -> str:
+    links = []
+    for other in also:
+        hreflang = f' hreflang="{html.escape(other.language)}"' if other.language else ""
+        links.append(f'<a href="{html.escape(other.url)}"{hreflang}>{html.escape(other.label())}</a>')
+    return f"<p>Also published at: {', '.join(links)}</p>"
+
+
+@dataclass(frozen=True)
 class Entry:
     """One feed entry: what the reader gets of an archived item."""
 
@@ -106,6 +135,17 @@ class Entry:
     language: str | None
     authors: tuple[str, ...]
     kind: str = ""
+    # The story's other pages (presswatch/stories.py): near duplicates, language
+    # versions and exact copies on other sites, in a stable order.
+    also: tuple[Elsewhere, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The summary as feeds carry it: with the "Also published at" line when there is one."""
+        if not self.also:
+            return self.summary
+        return f"{self.summary}\n\n{also_published_text(self.also)}" if self.summary \
+            else also_published_text(self.also)
 
     @property
     def topics(self) -> list[str]:
@@ -148,20 +188,27 @@ def entry_from_row(
     topics: list[tuple[str, str]] = (),  # (id, title) of the item's topics, in topics.toml order
     countries: list[tuple[str, str]] = (),  # (code, name)
     source_name: str | None = None,
+    kinds: list[str] = (),  # further kinds than the row's own (other members of its story)
+    also: tuple[Elsewhere, ...] = (),
+    republished: list[str | None] = (),  # publication times of the story's other members
 ) -> Entry:
-    """The feed entry of an ``items`` row (columns as in the archive; ``body`` may be a prefix)."""
+    """The feed entry of an ``items`` row (columns as in the archive; ``body`` may be a prefix).
+
+    For a story of several items the row is its canonical item; ``also`` lists the
+    other pages, and the entry counts as updated when the last of them appeared."""
     published = parse_time(row.get("published")) or parse_time(row["first_seen"])
     assert published is not None
     updated = parse_time(row.get("updated")) or published
-    updated = max(updated, published)
+    updated = max([updated, published, *(moment for moment in map(parse_time, republished) if moment)])
     url = clean_text(row["url"])
     title = " ".join(clean_text(row.get("title")).split()) or url
     summary = " ".join(clean_text(row.get("summary")).split()) or excerpt(row.get("body"))
     kind = row.get("kind") or ""
     categories = [Category(topic_id, SCHEME_TOPIC, clean_text(label)) for topic_id, label in topics]
     categories += [Category(code, SCHEME_COUNTRY, clean_text(name)) for code, name in countries]
-    if kind:
-        categories.append(Category(kind, SCHEME_KIND, KIND_LABELS.get(kind, kind)))
+    for each in dict.fromkeys([kind, *kinds]):
+        if each:
+            categories.append(Category(each, SCHEME_KIND, KIND_LABELS.get(each, each)))
     authors = tuple(
         part for part in (" ".join(name.split()) for name in clean_text(row.get("author")).split(";")) if part
     )
@@ -178,6 +225,7 @@ def entry_from_row(
         language=row.get("language") or None,
         authors=authors,
         kind=kind,
+        also=tuple(Elsewhere(clean_text(other.url), other.language) for other in also),
     )
 
 
@@ -214,6 +262,12 @@ class _AtomEntryExtension(BaseEntryExtension):
         xml_elem("id", source).text = TAG + "sources/" + entry.source_id
         xml_elem("title", source).text = entry.source_name
         xml_elem("link", source, rel="self", type=ATOM_TYPE, href=self.source_href)
+        # The story's other pages, machine-readable (the summary says it for people).
+        for other in entry.also:
+            link = xml_elem("link", element, rel="related", type="text/html", href=other.url,
+                            title=other.label())
+            if other.language:
+                link.set("hreflang", other.language)
         return element
 
 
@@ -267,11 +321,15 @@ def _generator(spec: FeedSpec, entries: list[Entry], base_url: str, fmt: str) ->
         item.guid(entry.id, permalink=True)  # also the Atom id
         item.title(entry.title)
         item.link(href=entry.link, rel="alternate")
-        if entry.summary:
+        if entry.text:
             if fmt == "atom":
-                item.summary(entry.summary)  # type text: the XML escaping is all it needs
-            else:
-                item.description(html.escape(entry.summary, quote=False))  # RSS description is HTML
+                item.summary(entry.text)  # type text: the XML escaping is all it needs
+            else:  # RSS description is HTML
+                description = html.escape(entry.summary, quote=False)
+                if entry.also:
+                    paragraph = f"<p>{description}</p>" if description else ""
+                    description = paragraph + also_published_html(entry.also)
+                item.description(description)
         item.published(entry.published)
         item.updated(entry.updated)
         for author in entry.authors:

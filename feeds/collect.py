@@ -5,6 +5,15 @@ The feeds: everything (``all``), every topic of topics.toml, every source
 names), every kind. Each holds the newest ``limit`` active items it selects.
 "Newest" is the publication time; an undated item counts from when presswatch
 first saw it. Ties are broken by URL, so the order never depends on row ids.
+
+One entry per story (presswatch/stories.py): the items of a story (near
+duplicates on other sites, language versions) are one entry, its canonical
+item's (the earliest published), in every feed that any of them belongs to,
+placed by the canonical item's date. So a source or country feed that selects
+only a republished copy or a translation shows the story's canonical entry,
+with the same id as everywhere else. Its topics, countries and kinds are those
+of all its members, and it lists the other pages ("Also published at": the
+other members and exact copies recorded in `duplicates`).
 """
 
 from __future__ import annotations
@@ -15,10 +24,11 @@ from typing import Any
 import pycountry
 import sqlite_utils
 
-from feeds.build import KIND_LABELS, Entry, Feed, FeedSpec, entry_from_row
+from feeds.build import KIND_LABELS, Elsewhere, Entry, Feed, FeedSpec, entry_from_row
 from feeds.classify import item_countries
 from feeds.topics import TopicSet
 from presswatch.sources import KINDS
+from presswatch.stories import canonical_key
 
 ALL = FeedSpec(
     path="all",
@@ -32,7 +42,7 @@ ALL = FeedSpec(
 # The columns a feed entry needs; the body only for a summary when there is none.
 _COLUMNS = (
     "id, source, kind, region, country, countries, url, title, summary, substr(body, 1, 2000) AS body, "
-    "author, published, published_utc, language, first_seen, updated"
+    "author, published, published_utc, language, first_seen, updated, story_id, status"
 )
 ORDER = "coalesce(published_utc, first_seen) DESC, url"
 
@@ -95,6 +105,33 @@ def rows(db: sqlite_utils.Database) -> Iterable[dict[str, Any]]:
         yield dict(zip(columns, values, strict=True))
 
 
+def shared_stories(db: sqlite_utils.Database) -> dict[int, list[dict[str, Any]]]:
+    """story id -> its active members, for the stories of more than one item."""
+    tables = set(db.table_names())
+    if "stories" not in tables:
+        return {}
+    cursor = db.execute(
+        "SELECT i.id, i.story_id, i.source, i.kind, i.country, i.countries, i.url, i.language, i.published, "
+        "i.status, s.canonical_item_id FROM stories s JOIN items i ON i.story_id = s.id "
+        "WHERE s.members > 1 AND i.status = 'active' ORDER BY i.id"
+    )
+    columns = [column[0] for column in cursor.description]
+    members: dict[int, list[dict[str, Any]]] = {}
+    for values in cursor:
+        row = dict(zip(columns, values, strict=True))
+        members.setdefault(row["story_id"], []).append(row)
+    return {story_id: rows for story_id, rows in members.items() if len(rows) > 1}
+
+
+def copies(db: sqlite_utils.Database) -> dict[int, list[str]]:
+    """item id -> the URLs of its exact copies on other pages (same text, another URL)."""
+    found: dict[int, list[str]] = {}
+    for item_id, url in db.execute(
+            "SELECT item_id, url FROM duplicates WHERE reason = 'same_content' ORDER BY item_id, url"):
+        found.setdefault(item_id, []).append(url)
+    return found
+
+
 def collect_feeds(
     db: sqlite_utils.Database,
     topics: TopicSet,
@@ -120,32 +157,64 @@ def collect_feeds(
     extra_sources: dict[str, Feed] = {}
 
     topics_of = item_topics(db, topics)
+    order = {topic_id: position for position, topic_id in enumerate(topics.ids)}
+    positions = {source_id: position for position, source_id in enumerate(source_names)}
+
+    def rank(source_id: str) -> int:
+        return positions.get(source_id, len(positions))
+
+    stories = shared_stories(db)
+    # Each shared story's entry comes from one member: its canonical item, or the first
+    # of the active members in the same order if the canonical item was removed.
+    shown = {story_id: min(members, key=lambda member: (member["id"] != member["canonical_item_id"],
+                                                          canonical_key(member, rank)))["id"]
+             for story_id, members in stories.items()}
+    copies_of = copies(db)
     for row in rows(db):
-        codes = item_countries(row)
-        keys = [ALL.path, *(f"topics/{t}" for t in topics_of.get(row["id"], []))]
-        source_path = f"sources/{row['source']}"
-        if source_path not in feeds and source_path not in extra_sources:
-            extra_sources[source_path] = Feed(source_spec(row["source"], None))
-        keys.append(source_path)
+        members = stories.get(row["story_id"]) if row.get("story_id") is not None else None
+        if members is not None and shown[row["story_id"]] != row["id"]:
+            continue  # another member of the story stands for it
+        group = members or [row]
+        item_topic_ids = sorted({t for member in group for t in topics_of.get(member["id"], [])},
+                                key=order.__getitem__)
+        codes = sorted({code for member in group for code in item_countries(member)})
+        kinds = [row["kind"], *sorted({member["kind"] for member in group} - {row["kind"]})]
+        keys = [ALL.path, *(f"topics/{t}" for t in item_topic_ids)]
+        for source in dict.fromkeys([row["source"], *sorted(member["source"] for member in group)]):
+            source_path = f"sources/{source}"
+            if source_path not in feeds and source_path not in extra_sources:
+                extra_sources[source_path] = Feed(source_spec(source, None))
+            keys.append(source_path)
         for code in codes:
             path = f"countries/{code.lower()}"
             if path not in countries:
                 countries[path] = Feed(country_spec(code))
             keys.append(path)
-        keys.append(f"kinds/{row['kind']}")
+        keys += [f"kinds/{kind}" for kind in kinds]
         entry: Entry | None = None
         for key in keys:
             feed = feeds.get(key) or countries.get(key) or extra_sources.get(key)
             if feed is None:  # a kind sources.py does not know: give it a feed too
-                feed = feeds[key] = Feed(kind_spec(row["kind"]))
+                feed = feeds[key] = Feed(kind_spec(key.removeprefix("kinds/")))
             if len(feed.entries) >= limit:
                 continue
             if entry is None:
+                others = sorted((member for member in group if member["id"] != row["id"]),
+                                key=lambda member: canonical_key(member, rank))
+                also = [Elsewhere(member["url"], member["language"]) for member in others]
+                seen = {row["url"], *(other.url for other in also)}
+                for member in [row, *others]:
+                    also += [Elsewhere(url, member["language"]) for url in copies_of.get(member["id"], [])
+                             if url not in seen]
+                    seen.update(copies_of.get(member["id"], []))
                 entry = entry_from_row(
                     row,
-                    topics=[(t, topic_titles[t]) for t in topics_of.get(row["id"], [])],
+                    topics=[(t, topic_titles[t]) for t in item_topic_ids],
                     countries=[(code, country_name(code)) for code in codes],
                     source_name=source_names.get(row["source"]),
+                    kinds=kinds[1:],
+                    also=tuple(also),
+                    republished=[member["published"] for member in others],
                 )
             feed.entries.append(entry)
 

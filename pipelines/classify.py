@@ -24,13 +24,12 @@ from feeds.classify import (
     ensure_classified,
     forget_fingerprint,
     query_hits,
-    write_transaction,
+    read_item,
+    store_topics,
 )
-from feeds.classify import _item as read_item
-from feeds.classify import _store as store_topics
 from feeds.topics import default_topics, load_topics
 from pipelines import workers
-from presswatch.archive import open_archive
+from presswatch.archive import open_archive, write_transaction
 from presswatch.configfile import ConfigError
 
 logger = logging.getLogger("presswatch.classify")

@@ -74,6 +74,7 @@ class ExtractedFields:
     declared_language: str | None = None
     canonical_link: str | None = None
     alternates: dict[str, str] = field(default_factory=dict)
+    shortlink: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
@@ -157,6 +158,15 @@ def extract_fields(html: str, url: str, rules: ExtractionRules = ExtractionRules
         href = (link.attrib.get("href") or "").strip()
         if language and href and language != "x-default":
             fields.alternates[language] = urljoin(url, href)
+    # The node's short address: language versions of a Drupal node share its number
+    # (/node/123, /ro/node/123). Failing that, the node id the article element carries.
+    shortlink = page.css("link[rel='shortlink']::attr(href)").get()
+    if shortlink and shortlink.strip():
+        fields.shortlink = urljoin(url, shortlink.strip())
+    else:
+        node = page.css("article[data-history-node-id]::attr(data-history-node-id)").get()
+        if node and node.strip().isdigit():
+            fields.shortlink = urljoin(url, f"/node/{node.strip()}")
 
     document = _trafilatura(html, url)
     if document is not None:
@@ -282,6 +292,7 @@ class ExtractPipeline:
             declared_language=fields.declared_language,
             canonical_link=fields.canonical_link,
             alternates=fields.alternates,
+            shortlink=fields.shortlink,
             metadata=fields.metadata,
             etag=item.etag,
             last_modified=item.last_modified,

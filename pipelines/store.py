@@ -19,7 +19,7 @@ from crawler.items import Article, RecheckedPage
 from crawler.signals import report_problem
 from pipelines.dedupe import find_copy, prefer
 from pipelines.normalize import canonical_url
-from presswatch.archive import open_archive, to_utc_text, utc_now
+from presswatch.archive import open_archive, to_utc_text, utc_now, write_transaction
 
 logger = logging.getLogger("presswatch.store")
 
@@ -97,7 +97,7 @@ def store_recheck(db: sqlite_utils.Database, page: RecheckedPage) -> tuple[str, 
     """Record a conditional re-check: 304 (unchanged) or 404/410 (mark the item removed)."""
     canonical = canonical_url(page.url)
     fetched = to_utc_text(page.fetched)
-    with db.atomic():
+    with write_transaction(db):
         row = db.execute("SELECT * FROM items WHERE url = ?", [canonical]).fetchone()
         if row is None:
             # A duplicate copy: note that it was seen (or is gone) and move on.
@@ -126,7 +126,7 @@ def store_article(
     """Write ``article``; return its outcome (new/updated/unchanged/duplicate) and item id."""
     record = item_record(article, source)
     fetched_url = article.url
-    with db.atomic():
+    with write_transaction(db):
         copy = find_copy(db, article)
         if copy is None:
             # A URL that used to be a copy of another item now has text of its own.

@@ -48,6 +48,11 @@ def release() -> None:
         _pool = None
 
 
+def active() -> bool:
+    """Is there a pool (``run`` hands work to other processes) rather than inline running?"""
+    return _pool is not None
+
+
 async def run(function: Callable[..., T], *args: Any) -> T:
     """Run ``function(*args)`` in the pool (inline when there is none)."""
     if _pool is None:

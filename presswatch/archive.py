@@ -10,7 +10,8 @@ docs/architecture.md; keep the two in step.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -272,8 +273,85 @@ def _v5_search(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v6_stories(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        -- Stories (presswatch/stories.py): the items that are one release, near-duplicate
+        -- copies on other sites and language versions. id = the smallest id of its members.
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,
+            canonical_item_id INTEGER NOT NULL,  -- the earliest-published member: what feeds show
+            members INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE INDEX stories_shared ON stories(id) WHERE members > 1;
+        ALTER TABLE items ADD COLUMN story_id INTEGER;  -- stories.id; every item has one
+        CREATE INDEX items_story ON items(story_id);
+        -- Every existing item is its own story until `presswatch stories --rebuild` links them.
+        INSERT INTO stories (id, canonical_item_id, members) SELECT id, id, 1 FROM items;
+        UPDATE items SET story_id = id;
+        -- A new item is its own story until the crawl's StoryPipeline links it.
+        CREATE TRIGGER items_story_ai AFTER INSERT ON items WHEN new.story_id IS NULL BEGIN
+            INSERT OR REPLACE INTO stories (id, canonical_item_id, members) VALUES (new.id, new.id, 1);
+            UPDATE items SET story_id = new.id WHERE id = new.id;
+        END;
+        -- presswatch never deletes items; if someone does, the story keeps counting right
+        -- (`presswatch stories --rebuild` recomputes everything else).
+        CREATE TRIGGER items_story_ad AFTER DELETE ON items BEGIN
+            UPDATE stories SET members = (SELECT count(*) FROM items WHERE story_id = old.story_id)
+            WHERE id = old.story_id;
+            DELETE FROM stories WHERE id = old.story_id AND members = 0;
+        END;
+
+        -- Why items are in one story: pairs (item_id < other_item_id).
+        CREATE TABLE story_links (
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            other_item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,              -- near_duplicate | translation
+            similarity REAL,                 -- near_duplicate: estimated Jaccard similarity of the bodies
+            via TEXT,                        -- translation: hreflang | node
+            PRIMARY KEY (item_id, other_item_id, kind)
+        ) WITHOUT ROWID;
+        CREATE INDEX story_links_other ON story_links(other_item_id);
+
+        -- Near-duplicate fingerprints (pipelines/neardup.py): the MinHash signature of the
+        -- body's word shingles (boilerplate left out) and its LSH band hashes.
+        CREATE TABLE item_signatures (
+            item_id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,        -- neardup.SIGNATURE_VERSION it was computed with
+            words INTEGER NOT NULL,          -- words shingled
+            paragraphs BLOB,                 -- int64 hashes of the body's paragraphs, in order
+            signature BLOB,                  -- uint32 MinHash values; NULL: too short to compare
+            bands BLOB                       -- int32 band hashes (what lsh_bands holds for the item)
+        );
+        -- The LSH index on disk: a new item's band hashes find its candidates.
+        CREATE TABLE lsh_bands (
+            band INTEGER NOT NULL,
+            hash INTEGER NOT NULL,
+            item_id INTEGER NOT NULL,
+            PRIMARY KEY (band, hash, item_id)
+        ) WITHOUT ROWID;
+        -- In how many items of a source each paragraph appears: boilerplate detection.
+        CREATE TABLE source_paragraphs (
+            source TEXT NOT NULL,
+            hash INTEGER NOT NULL,           -- of the paragraph's normalised words
+            items INTEGER NOT NULL,
+            item_ids TEXT,                   -- JSON: the items, until it becomes boilerplate
+            PRIMARY KEY (source, hash)
+        ) WITHOUT ROWID;
+        -- Language versions a page declares: hreflang URLs (canonical) and its node key.
+        CREATE TABLE translation_refs (
+            ref TEXT NOT NULL,               -- https://... (hreflang) | host/node/N (node)
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,              -- hreflang | node
+            PRIMARY KEY (ref, item_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX translation_refs_item ON translation_refs(item_id);
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1_core, _v2_topics, _v3_versions, _v4_health, _v5_search,
+    _v1_core, _v2_topics, _v3_versions, _v4_health, _v5_search, _v6_stories,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -325,6 +403,31 @@ def open_archive(path: str | Path = DEFAULT_DB, *, readonly: bool = False) -> sq
     if not readonly:
         migrate(db)
     return db
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One transaction that takes the write lock at its start (BEGIN IMMEDIATE).
+
+    A deferred transaction that reads and then writes fails at once with
+    "database is locked" (SQLITE_BUSY_SNAPSHOT: its snapshot went stale) when
+    another process committed in between, which concurrent crawls, publishing
+    and the scheduler do all the time; an immediate one waits for the lock
+    (busy timeout) and reads what is current. Inside an open transaction it is
+    a savepoint of that transaction.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
 
 
 def utc_now() -> str:

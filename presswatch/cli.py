@@ -318,6 +318,10 @@ from presswatch.schedule_cli import schedule, status  # noqa: E402
 main.add_command(schedule)
 main.add_command(status)
 
+from presswatch.stories_cli import stories  # noqa: E402
+
+main.add_command(stories)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main(prog_name=os.path.basename(sys.argv[0]))

@@ -38,7 +38,7 @@ from typing import Any
 
 import sqlite_utils
 
-from presswatch.archive import to_utc_text
+from presswatch.archive import to_utc_text, write_transaction
 
 OK, DEGRADED, UNKNOWN = "ok", "degraded", "unknown"
 
@@ -335,7 +335,7 @@ def record(db: sqlite_utils.Database, source: str, verdict: Verdict, now: dateti
     if verdict.state == UNKNOWN:
         return None
     at = to_utc_text(now)
-    with db.atomic():
+    with write_transaction(db):
         before = current_state(db, source)
         old_state = before["state"] if before else UNKNOWN
         old_rules = before["rules"] if before else ""

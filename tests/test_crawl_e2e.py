@@ -2,7 +2,8 @@
 
 The expected rows come from the sample sites' own data (content.toml): every
 article is archived exactly once, with its title, date, language and source;
-verbatim re-posts are recorded as duplicates; the 404 and the undated page are
+verbatim re-posts are recorded as duplicates; the republished release and the
+language versions are one story each; the 404 and the undated page are
 reported, not fatal; a second crawl adds and duplicates nothing.
 """
 
@@ -12,6 +13,7 @@ import json
 import subprocess
 import sys
 from datetime import datetime
+from itertools import combinations
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +21,7 @@ import sqlite_utils
 
 from presswatch.sample_sites.server import load_content
 from presswatch.sources import load_sources
+from presswatch.stories import canonical_key
 from tests.conftest import SOURCES
 
 CONTENT = load_content()
@@ -57,7 +60,7 @@ def rows(db):
 
 
 def test_every_article_archived_exactly_once(rows):
-    assert len(ORIGINALS) == 80
+    assert len(ORIGINALS) == 81
     assert sorted(rows) == sorted(real_url(article) for article in ORIGINALS)
 
 
@@ -135,6 +138,62 @@ def test_verbatim_reposts_recorded_as_duplicates_of_the_original(db):
         assert duplicate["source"] == "rovienna-press"
 
 
+def expected_stories() -> list[set[str]]:
+    """Every article is its own story, except the language versions of one page
+    (translation_of) and a release republished on another site (republished_from)."""
+    story = {real_url(article): {real_url(article)} for article in ORIGINALS}
+    for article in ORIGINALS:
+        others = [article.get("republished_from")]
+        if article.get("translation_of"):
+            others.append(f"https://{article['site']}{article['translation_of']}")
+        for other in filter(None, others):
+            merged = story[real_url(article)] | story[other]
+            for url in merged:
+                story[url] = merged
+    return list({id(group): group for group in story.values()}.values())
+
+
+def expected_links() -> set[tuple[str, str, str, str | None]]:
+    """(url, url, kind, via): every two language versions of a page (declared with hreflang,
+    or by the node id they share when a version says ``hreflang = false``), and the
+    republished release with its original."""
+    links = set()
+    groups: dict[str, list[dict]] = {}
+    for article in ORIGINALS:
+        if article.get("republished_from"):
+            links.add((*sorted([real_url(article), article["republished_from"]]), "near_duplicate", None))
+        original = f"https://{article['site']}{article.get('translation_of') or article['path']}"
+        groups.setdefault(original, []).append(article)
+    for group in groups.values():
+        via = "node" if any(article.get("hreflang") is False for article in group) else "hreflang"
+        for first, second in combinations(sorted(real_url(article) for article in group), 2):
+            links.add((first, second, "translation", via))
+    return links
+
+
+def test_stories_are_the_republished_and_translated_releases(db, rows):
+    stories: dict[int, set[str]] = {}
+    for row in rows.values():
+        stories.setdefault(row["story_id"], set()).add(row["url"])
+    assert sorted(map(sorted, stories.values())) == sorted(map(sorted, expected_stories()))
+    assert len(stories) == 70
+    canonical = dict(db.execute("SELECT id, canonical_item_id FROM stories").fetchall())
+    ids = {row["id"]: url for url, row in rows.items()}
+    assert set(canonical) == set(stories)
+    for story_id, urls in stories.items():
+        # The story's id is its first item's; its canonical item the earliest published (same day:
+        # the source first in sources.toml, then the language version without a prefix).
+        assert story_id == min(rows[url]["id"] for url in urls)
+        assert ids[canonical[story_id]] == min(urls, key=lambda url: canonical_key(rows[url], SOURCE_LIST.rank))
+    republished = next(article for article in ORIGINALS if article.get("republished_from"))
+    assert ids[canonical[rows[real_url(republished)]["story_id"]]] == republished["republished_from"]
+    links = {(ids[first], ids[second], kind, via) for first, second, kind, via in db.execute(
+        "SELECT item_id, other_item_id, kind, via FROM story_links").fetchall()}
+    assert {(*sorted(pair[:2]), *pair[2:]) for pair in links} == expected_links()
+    similarity = db.execute("SELECT similarity FROM story_links WHERE kind = 'near_duplicate'").fetchone()[0]
+    assert 0.5 <= similarity < 1
+
+
 def test_problems_reported_not_fatal(crawled, db):
     first_runs = list(db.query("SELECT * FROM crawl_runs ORDER BY id LIMIT 10"))
     assert len(first_runs) == 10
@@ -151,7 +210,7 @@ def test_problems_reported_not_fatal(crawled, db):
     # The summary names both.
     assert f"iom-press: http_error: {not_found} (HTTP 404)" in crawled.first.stdout
     assert f"lithuania: no_date: {undated}" in crawled.first.stdout
-    assert "80 new" in crawled.first.stdout
+    assert "81 new" in crawled.first.stdout
 
 
 def test_run_counters(db):
@@ -162,7 +221,7 @@ def test_run_counters(db):
     assert first["rovienna-press"]["items_new"] + first["rovienna-press"]["items_duplicate"] == 10
     assert first["iom-press"]["http_errors"] == 1
     assert first["lithuania"]["no_date"] == 1
-    assert sum(run["items_new"] for run in first.values()) == 80
+    assert sum(run["items_new"] for run in first.values()) == 81
     assert sum(run["items_duplicate"] for run in first.values()) == 2
 
 
@@ -175,9 +234,9 @@ def test_second_crawl_adds_and_duplicates_nothing(crawled, db):
     assert sum(run["items_updated"] for run in second) == 0
     # Incremental: archived pages are not even fetched (see test_incremental.py).
     assert sum(run["items_unchanged"] for run in second) == 0
-    assert db["items"].count == 80
+    assert db["items"].count == 81
     assert db["duplicates"].count == 2
-    assert "0 new, 0 updated, 0 duplicate copies recorded; 80 items in the archive." in crawled.second.stdout
+    assert "0 new, 0 updated, 0 duplicate copies recorded; 81 items in the archive." in crawled.second.stdout
 
 
 def test_requests_stay_on_loopback_under_real_hosts(crawled):
@@ -210,4 +269,4 @@ def test_integrity(db):
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     # The FTS index holds exactly the items.
-    assert db.execute("SELECT COUNT(*) FROM items_fts").fetchone()[0] == 80
+    assert db.execute("SELECT COUNT(*) FROM items_fts").fetchone()[0] == 81

@@ -13,7 +13,7 @@ def test_demo_archives_publishes_and_tells_where_to_subscribe(tmp_path):
     result = presswatch("demo", "--db", str(db_path), "--public", str(public))
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert "10 source(s): 112 pages fetched, 80 new, 0 updated, 2 duplicate copies recorded; 80 items" in out
+    assert "10 source(s): 113 pages fetched, 81 new, 0 updated, 2 duplicate copies recorded; 81 items" in out
     assert "iom-press: http_error: https://www.iom.int/news/statement-on-border-closures-withdrawn (HTTP 404)" in out
     assert "import http://127.0.0.1:8000/feeds.opml" in out
     opml = listparser.parse((public / "feeds.opml").read_bytes())

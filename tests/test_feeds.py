@@ -69,6 +69,7 @@ def archive_rows(site) -> dict:
     items = [dict(row) for row in db.query(
         "SELECT * FROM items WHERE status = 'active' ORDER BY coalesce(published_utc, first_seen) DESC, url")]
     topic_rows = db.execute("SELECT topic, item_id FROM item_topics").fetchall()
+    canonical_of = dict(db.execute("SELECT id, canonical_item_id FROM stories").fetchall())
     db.close()
     order = load_topics(TOPICS).ids
     topics_of: dict[int, list[str]] = {}
@@ -76,7 +77,13 @@ def archive_rows(site) -> dict:
         topics_of.setdefault(item_id, []).append(topic)
     for topic_ids in topics_of.values():
         topic_ids.sort(key=order.index)
-    return {"items": items, "item_topics": topic_rows, "topics_of": topics_of}
+    # One entry per story (presswatch/stories.py): its canonical item stands for its members.
+    members: dict[int, list[dict]] = {}
+    for item in items:
+        members.setdefault(item["story_id"], []).append(item)
+    shown = {item["id"]: canonical_of[item["story_id"]] for item in items}
+    return {"items": items, "item_topics": topic_rows, "topics_of": topics_of, "members": members,
+            "shown": shown}
 
 
 def feed_paths(site: Site) -> set[str]:
@@ -95,7 +102,8 @@ def expected_paths(archive_rows) -> set[str]:
 
 
 def selected(archive_rows, path: str) -> list[dict]:
-    """The rows a feed must hold, newest first, computed independently of feeds/collect.py."""
+    """The rows a feed must hold, newest first, computed independently of feeds/collect.py: the
+    canonical item of every story any of whose items the feed selects, in the canonical items' order."""
     section, _, key = path.partition("/")
     items = archive_rows["items"]
     if section == "all":
@@ -110,13 +118,18 @@ def selected(archive_rows, path: str) -> list[dict]:
         chosen = [item for item in items if item["country"] == code or code in json.loads(item["countries"])]
     else:
         chosen = [item for item in items if item["kind"] == key]
-    return chosen[:50]
+    stories = {item["story_id"] for item in chosen}
+    return [item for item in items if item["story_id"] in stories and archive_rows["shown"][item["id"]] == item["id"]][:50]
 
 
 def expected_categories(archive_rows, item: dict) -> list[str]:
-    topics = archive_rows["topics_of"].get(item["id"], [])
-    countries = sorted(set(json.loads(item["countries"])) | ({item["country"]} if item["country"] else set()))
-    return topics + countries + [item["kind"]]
+    """The topics, countries and kinds of every item of the entry's story."""
+    group = archive_rows["members"][item["story_id"]]
+    order = load_topics(TOPICS).ids
+    topics = sorted({t for member in group for t in archive_rows["topics_of"].get(member["id"], [])}, key=order.index)
+    countries = sorted({code for member in group for code in json.loads(member["countries"])}
+                       | {member["country"] for member in group if member["country"]})
+    return topics + countries + [item["kind"]] + sorted({member["kind"] for member in group} - {item["kind"]})
 
 
 def add_item(db, url: str, title: str, **fields) -> int:
@@ -164,7 +177,9 @@ def test_entries_match_the_archive_rows_exactly(site, parsed, archive_rows):
                 assert entry.link == row["url"]
                 published = aware(row["published"] or row["first_seen"])
                 assert datetime(*entry.published_parsed[:6], tzinfo=UTC) == published
-                updated = max(aware(row["updated"] or row["published"] or row["first_seen"]), published)
+                republished = [aware(member["published"]) for member in archive_rows["members"][row["story_id"]]
+                               if member["id"] != row["id"] and member["published"]]
+                updated = max(aware(row["updated"] or row["published"] or row["first_seen"]), published, *republished)
                 assert datetime(*entry.updated_parsed[:6], tzinfo=UTC) == updated
                 assert [tag.term for tag in entry.tags] == expected_categories(archive_rows, row)
                 assert entry.source.title == sources[row["source"]]
@@ -190,16 +205,21 @@ def test_spot_values(parsed, archive_rows):
     labels = {tag.term: tag.label for tag in entry.tags}
     assert labels["remittances"] == "Remittances" and labels["KG"] == "Kyrgyzstan"
     assert labels["press_release"] == "Press releases"
-    # The Romanian release is in the Moldova feed with its language.
+    # The Romanian release is a language version of the English one (one story): the Moldova
+    # feed has the English entry, in its language, pointing to the Romanian page.
     moldova = parsed["countries/md.rss"]
-    ro = [e for e in moldova.entries if e.title.startswith("Migranții reveniți")]
-    assert ro and ro[0].language == "ro"
+    assert not [e for e in moldova.entries if e.title.startswith("Migranții reveniți")]
+    en = [e for e in moldova.entries if e.title.startswith("Returning Migrants in Moldova Receive Grants")]
+    assert en and en[0].language == "en"
+    assert 'href="https://moldova.iom.int/ro/news/migrantii-reveniti' in en[0].description
     assert country_name("MD") == "Moldova" and moldova.feed.title == "IOM: Moldova"
     # A publication's authors, an undated page's date (first seen).
     pubs = parsed["kinds/publication.atom"].entries
     wickramage = next(e for e in pubs if e.title.startswith("Psychosocial and mental health"))
     assert [a.name for a in wickramage.authors] == ["K. Wickramage", "C. Siriwardhana"]
-    undated = next(row for row in archive_rows["items"] if row["published"] is None)
+    # (an undated item that stands for its story: a translation is its story's canonical item's entry)
+    undated = next(row for row in archive_rows["items"]
+                   if row["published"] is None and archive_rows["shown"][row["id"]] == row["id"])
     page = next(e for e in parsed["all.atom"].entries if e.id == undated["url"])
     assert aware(page.published) == aware(undated["first_seen"])
 

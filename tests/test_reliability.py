@@ -56,7 +56,7 @@ def requests_to(faults, path: str) -> list[tuple[str, str, str, int]]:
 
 def test_other_sources_unaffected(faults):
     runs = {row["source"]: row for row in faults["db"].query("SELECT * FROM crawl_runs")}
-    assert runs["eca-news"]["status"] == "ok" and runs["eca-news"]["items_new"] == 3
+    assert runs["eca-news"]["status"] == "ok" and runs["eca-news"]["items_new"] == 4
     assert runs["moldova"]["status"] == "ok" and runs["moldova"]["items_new"] == 4
     expected = {f"https://{a['site']}{a['path']}" for a in load_content()["article"]
                 if a["site"] == "moldova.iom.int" or a["path"].startswith("/news/") and a["site"] == "eca.iom.int"}
@@ -198,7 +198,7 @@ def test_kill_9_mid_crawl_loses_nothing_committed(tmp_path):
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         after_kill = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-        assert committed <= after_kill < 80
+        assert committed <= after_kill < 81
         assert conn.execute("SELECT COUNT(*) FROM items_fts").fetchone()[0] == after_kill
         assert conn.execute("SELECT COUNT(*) FROM items WHERE title = '' OR fetched IS NULL").fetchone()[0] == 0
         statuses = dict(conn.execute("SELECT status, COUNT(*) FROM crawl_runs GROUP BY status").fetchall())
@@ -210,7 +210,7 @@ def test_kill_9_mid_crawl_loses_nothing_committed(tmp_path):
         result = presswatch("crawl", "--mirror", server.url, "--db", str(db_path), "--sources", str(SOURCES))
     assert result.returncode == 0, result.stderr[-2000:]
     with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 80
+        assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 81
         assert conn.execute("SELECT COUNT(*) FROM duplicates").fetchone()[0] == 2
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 

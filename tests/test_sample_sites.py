@@ -115,7 +115,7 @@ LISTINGS = [
     ),
     ("https://rovienna.iom.int/press/press-releases", "div.node-teaser", "li.pager-next a", [8, 2]),
     ("https://publications.iom.int/search-books", "div.book-card", "li.pager__item--next a", [8, 3]),
-    ("https://eca.iom.int/news", "div.article-detail", "li.pager__item--next a", [3]),
+    ("https://eca.iom.int/news", "div.article-detail", "li.pager__item--next a", [4]),
     ("https://eca.iom.int/stories", "div.article-detail", "li.pager__item--next a", [3]),
     ("https://moldova.iom.int/news", "div.views-row", "li.pager__item--next a", [2]),
     ("https://moldova.iom.int/ro/news", "div.views-row", "li.pager__item--next a", [2]),
@@ -159,7 +159,7 @@ def test_listing_counts_match_content():
     assert count("www.iom.int") + specials == 12 + 12 + 7
     assert count("rovienna.iom.int") == 10
     assert count("publications.iom.int") == 11
-    assert (count("eca.iom.int", "news"), count("eca.iom.int", "story")) == (3, 3)
+    assert (count("eca.iom.int", "news"), count("eca.iom.int", "story")) == (4, 3)
     assert count("moldova.iom.int", lang="ro") == 2
     assert count("lithuania.iom.int", lang="lt") == 1
 
@@ -590,3 +590,36 @@ def test_translations_point_to_originals():
     for a in translations:
         original = by_url[(a["site"], a["translation_of"])]
         assert original["lang"] == "en" and original.get("date") == a.get("date")
+
+
+def test_republished_release_has_a_new_first_paragraph_on_another_site(server):
+    by_url = {url_of(a): a for a in ARTICLES}
+    republished = [a for a in ARTICLES if a.get("republished_from")]
+    assert len(republished) == 1
+    (copy,) = republished
+    original = by_url[copy["republished_from"]]
+    assert copy["site"] != original["site"] and copy["path"] != original["path"]
+    assert copy["body"][0] != original["body"][0] and copy["body"][1:] == original["body"][1:]
+    assert copy["date"] > original["date"]
+    doc = fetch(server, url_of(copy)).html()
+    assert doc.cssselect("h1.page-title")[0].text_content() == copy["title"]
+    paragraphs = [p.text_content() for p in doc.cssselect("div.field--type-text-with-summary p")]
+    assert paragraphs == copy["body"], "a regional news item: no www.iom.int boilerplate"
+
+
+def test_language_versions_share_the_node_number(server):
+    def shortlink(article) -> str:
+        return fetch(server, url_of(article)).html().cssselect('link[rel="shortlink"]')[0].get("href")
+
+    by_path = {(a["site"], a["path"]): a for a in ARTICLES}
+    country = [a for a in ARTICLES if a.get("translation_of") and a["site"].endswith(".iom.int")]
+    assert country
+    for translation in country:
+        original = by_path[(translation["site"], translation["translation_of"])]
+        number = shortlink(original).rsplit("/", 1)[-1]
+        assert shortlink(original) == f"https://{original['site']}/node/{number}"
+        assert shortlink(translation) == f"https://{translation['site']}/{translation['lang']}/node/{number}"
+    # The Armenian pair declares no hreflang alternates: only the node number links them.
+    (armenian,) = [a for a in ARTICLES if a.get("hreflang") is False]
+    for article in (armenian, by_path[(armenian["site"], armenian["translation_of"])]):
+        assert not fetch(server, url_of(article)).html().cssselect('link[rel="alternate"][hreflang]')

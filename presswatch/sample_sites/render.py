@@ -438,6 +438,16 @@ class Renderer:
             original = a.get("translation_of")
             if original and (a["site"], original) not in self.by_url:
                 raise ValueError(f"{key}: translation_of {original} is not a page")
+        # Node numbers are hashes of the path: two different pages of a host must not share one
+        # (language versions do, on purpose), or they would look like translations of each other.
+        nodes: dict[tuple[str, int], str] = {}
+        for a in self.articles:
+            if a.get("translation_of"):
+                continue
+            key = (a["site"], self.node_id(a))
+            if key in nodes:
+                raise ValueError(f"{a['path']} and {nodes[key]} share node {key[1]} on {a['site']}")
+            nodes[key] = a["path"]
 
     # ----------------------------------------------------------------- helpers
 
@@ -488,11 +498,24 @@ class Renderer:
         ]
         return group if len(group) > 1 else []
 
-    def alternates(self, article: dict[str, Any]) -> list[dict[str, str]]:
+    def alternates(self, article: dict[str, Any], *, declared: bool = False) -> list[dict[str, str]]:
+        """The language versions of ``article`` (the language switcher's targets). ``declared``:
+        only those the page declares with ``<link rel="alternate" hreflang>``: none when a version
+        of the group says ``hreflang = false`` (linked only by their shared node id)."""
+        group = self.translations(article)
+        if declared and any(a.get("hreflang") is False for a in group):
+            return []
         return [
-            {"lang": a["lang"], "href": _absolute(a["site"], a["path"]), "path": a["path"]}
-            for a in self.translations(article)
+            {"lang": a["lang"], "href": _absolute(a["site"], a["path"]), "path": a["path"]} for a in group
         ]
+
+    def node_id(self, article: dict[str, Any]) -> int:
+        """The Drupal node number: language versions share the original's (/node/N, /ro/node/N)."""
+        return _node_id(article["site"], article.get("translation_of") or article["path"])
+
+    def shortlink(self, article: dict[str, Any]) -> str:
+        prefix = "" if article["lang"] == "en" else f"/{article['lang']}"
+        return _absolute(article["site"], f"{prefix}/node/{self.node_id(article)}")
 
     def body_paragraphs(self, article: dict[str, Any]) -> list[str]:
         """Paragraphs as rendered: dateline prefixed, site boilerplate appended."""
@@ -756,10 +779,10 @@ class Renderer:
                 article["lang"] == "en" and site.host in ("moldova.iom.int", "ukraine.iom.int")
             )
             ctx = self.site_context(site, article["lang"], article["path"])
-            ctx["alternates"] = self.alternates(article)
+            ctx["alternates"] = self.alternates(article, declared=True)
             ctx["switcher"] = {
                 **ctx["switcher"],
-                **{alt["lang"]: alt["path"] for alt in ctx["alternates"]},
+                **{alt["lang"]: alt["path"] for alt in self.alternates(article)},
             }
             listing = next(li for li in site.listings if li.lang == article["lang"])
             text = self._render(
@@ -769,7 +792,8 @@ class Renderer:
                 paragraphs=self.body_paragraphs(article),
                 local_date=format_local_date(date, article["lang"]) if show_date else "",
                 listing=listing,
-                node_id=_node_id(site.host, article["path"]),
+                node_id=self.node_id(article),
+                shortlink=self.shortlink(article),
                 description=_teaser(article),
                 **ctx,
             )
@@ -823,7 +847,7 @@ class Renderer:
         for article in pages:
             encoding = article.get("encoding", "utf-8")
             ctx = self.site_context(site, article["lang"], article["path"])
-            ctx["alternates"] = self.alternates(article)
+            ctx["alternates"] = self.alternates(article, declared=True)
             text = self._render(
                 "micenter_page.html.j2",
                 article=article,

@@ -1,0 +1,1 @@
+"""presswatch benchmarks (issue 9): `bench/run --help`, docs/performance.md."""

@@ -1,0 +1,178 @@
+"""The measurements `bench/run` knows, by name. Each returns its figures (medians over ``repeat`` runs).
+
+crawl            throughput against the extraction-only bound, and the unchanged re-crawl (issue 9, 1-2)
+memory           peak RSS of a 20,000-page crawl, whole process tree (issue 9, 5)
+search           search at a million items (issue 9, 3): bench/search_bench.py
+publish          publishing the feeds at a million items (issue 9, 4): bench/publish_bench.py
+near-duplicates  near-duplicate matching at a million items (issue 9, 6): bench/near_duplicates_bench.py
+
+A measurement whose module is missing reports its figures as marked slots
+(value None): `measure(ctx) -> list[Figure]` in that module wires it in.
+"""
+
+from __future__ import annotations
+
+import importlib
+import resource
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.crawl import ROOT, CrawlRun, MeasurementError, check_complete, extraction_bound, run_crawl
+from bench.report import Figure
+from bench.site import BenchServer, BenchSite
+
+
+@dataclass
+class Context:
+    workdir: Path  # per measurement subdirectories; generated archives are kept there between runs
+    quick: bool
+    repeat: int
+    log: Callable[[str], None]
+
+
+def _mb(size: float) -> float:
+    return size / 1_000_000
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_split(run: CrawlRun, server_cpu: float) -> str:
+    main = sum(cpu for _pid, command, _peak, cpu in run.processes if " crawl " in command)
+    workers = sum(cpu for _pid, command, _peak, cpu in run.processes if "forkserver" in command)
+    pages = max(1, run.items_new)
+    return (f"CPU per page: crawl process {1000 * main / pages:.1f} ms, extraction workers "
+            f"{1000 * workers / pages:.1f} ms, test server {1000 * server_cpu / pages:.1f} ms")
+
+
+def measure_crawl(ctx: Context) -> list[Figure]:
+    """Crawl N generated pages into a fresh archive, re-crawl it unchanged, extract the same pages alone."""
+    pages = 300 if ctx.quick else 5000
+    site = BenchSite(pages)
+    workdir = ctx.workdir / "crawl"
+    workdir.mkdir(parents=True, exist_ok=True)
+    sources = site.write_sources(workdir)
+    rate = Figure("crawl.pages_per_second", "pages/s", digits=1,
+                  note=f"{pages:,} generated article pages (+{site.listing_pages} listing pages) crawled "
+                       "end to end into a fresh archive; wall time of the whole `presswatch crawl` command")
+    bound = Figure("crawl.extraction_only_pages_per_second", "pages/s", digits=1,
+                   note="extract_fields + normalize_article on the same pages in one process, no crawl")
+    ratio = Figure("crawl.ratio_to_extraction_only", "x", target=1.5, op=">=",
+                   baseline="crawl pages/s ÷ extraction-only pages/s, each run against its own")
+    requests = Figure("recrawl.requests", "%", target=1, op="<=", digits=3)
+    seconds = Figure("recrawl.time", "%", target=5, op="<=")
+    counts: list[tuple[int, int]] = []
+    times: list[tuple[float, float]] = []
+    held = site.render_all()
+    ctx.log(f"crawl: {pages} pages ({held / pages / 1000:.1f} KB on average) rendered in advance")
+    with BenchServer(site) as server:
+        for run in range(1, ctx.repeat + 1):
+            db = workdir / f"archive-{run}.db"
+            for stale in workdir.glob(f"archive-{run}.db*"):
+                stale.unlink()
+            before = _own_cpu()
+            first = run_crawl(server, sources, db, workdir / "logs", f"crawl-{run}")
+            split = _cpu_split(first, _own_cpu() - before)
+            check_complete(first, site)
+            ctx.log(f"crawl {run}/{ctx.repeat}: {first.items} pages in {first.seconds:.1f} s = "
+                    f"{first.items / first.seconds:.1f} pages/s, {first.requests['total']} requests; {split}")
+            second = run_crawl(server, sources, db, workdir / "logs", f"recrawl-{run}")
+            if second.items != site.pages or second.items_new:
+                raise MeasurementError(f"re-crawl {run}: {second.items_new} new items on an unchanged site")
+            ctx.log(f"re-crawl {run}/{ctx.repeat}: {second.requests['total']} requests "
+                    f"in {second.seconds:.1f} s")
+            extraction = extraction_bound(site, sources)
+            ctx.log(f"extraction only {run}/{ctx.repeat}: {extraction['pages_per_second']:.1f} pages/s "
+                    f"(extract_fields alone {extraction['extract_pages_per_second']:.1f} pages/s)")
+            rate.runs.append(first.items / first.seconds)
+            bound.runs.append(extraction["pages_per_second"])
+            ratio.runs.append(rate.runs[-1] / bound.runs[-1])
+            requests.runs.append(100 * second.requests["total"] / first.requests["total"])
+            seconds.runs.append(100 * second.seconds / first.seconds)
+            counts.append((second.requests["total"], first.requests["total"]))
+            times.append((second.seconds, first.seconds))
+            for path in workdir.glob(f"archive-{run}.db*"):
+                path.unlink()
+    site.forget_rendered()
+    ratio.note = f"last run's {split}"
+    requests.baseline = ("the first crawl of the same run: "
+                         + ", ".join(f"{again} of {first}" for again, first in counts) + " requests")
+    seconds.baseline = ("the first crawl of the same run: "
+                        + ", ".join(f"{again:.1f} s of {first:.1f} s" for again, first in times))
+    return [rate, bound, ratio, requests, seconds]
+
+
+def log_processes(ctx: Context, crawl: CrawlRun) -> None:
+    for pid, command, peak, cpu in crawl.processes:
+        ctx.log(f"    pid {pid:>7}: peak {_mb(peak):5.0f} MB, CPU {cpu:6.1f} s  {command}")
+
+
+def measure_memory(ctx: Context) -> list[Figure]:
+    """Peak RSS of the whole process tree of a 20,000-page crawl."""
+    pages = 1000 if ctx.quick else 20_000
+    site = BenchSite(pages)
+    workdir = ctx.workdir / "memory"
+    workdir.mkdir(parents=True, exist_ok=True)
+    sources = site.write_sources(workdir)
+    hwm = Figure("memory.peak_rss", "MB", target=400, op="<", digits=0)
+    sampled = Figure("memory.peak_rss_simultaneous", "MB", digits=0)
+    proportional = Figure("memory.peak_pss", "MB", digits=0)
+    processes = 0
+    with BenchServer(site) as server:
+        for run in range(1, ctx.repeat + 1):
+            db = workdir / f"archive-{run}.db"
+            for stale in workdir.glob(f"archive-{run}.db*"):
+                stale.unlink()
+            crawl = run_crawl(server, sources, db, workdir / "logs", f"memory-{run}", pss=True)
+            check_complete(crawl, site)
+            hwm.runs.append(_mb(crawl.hwm_sum))
+            sampled.runs.append(_mb(crawl.peak_rss))
+            proportional.runs.append(_mb(crawl.peak_pss))
+            ctx.log(f"memory {run}/{ctx.repeat}: {pages} pages in {crawl.seconds:.1f} s; each process's peak "
+                    f"summed {_mb(crawl.hwm_sum):.0f} MB, highest simultaneous {_mb(crawl.peak_rss):.0f} MB "
+                    f"(PSS {_mb(crawl.peak_pss):.0f} MB)")
+            log_processes(ctx, crawl)
+            processes = len(crawl.processes)
+            for path in workdir.glob(f"archive-{run}.db*"):
+                path.unlink()
+    hwm.note = (f"{pages:,}-page crawl: the peak RSS (VmHWM, read from /proc every 0.1 s) of each of the "
+                f"{processes} processes of the crawl's tree (crawl process, forkserver, extraction workers, "
+                "resource tracker) summed: an upper bound, as if every peak came at once")
+    sampled.note = ("the highest total VmRSS of the tree at one sample (0.1 s apart); both count pages "
+                    "the workers share with the forkserver once per process")
+    proportional.note = ("the highest total PSS (smaps_rollup) of the tree at one sample: shared pages "
+                         "divided among the processes sharing them, what the crawl occupies")
+    return [hwm, sampled, proportional]
+
+
+def _wired(module: str, slots: list[Figure]) -> Callable[[Context], list[Figure]]:
+    """A measurement implemented by ``bench/<module>.py``'s ``measure(ctx)``; slots while it is missing."""
+
+    def measure(ctx: Context) -> list[Figure]:
+        if (ROOT / "bench" / f"{module}.py").exists():
+            return importlib.import_module(f"bench.{module}").measure(ctx)
+        return slots
+
+    measure.__doc__ = f"bench/{module}.py's measure(ctx)"
+    return measure
+
+
+def _slot(name: str, unit: str, target: float, module: str) -> Figure:
+    return Figure(name, unit, target=target, op="<", slot=True,
+                  note=f"SLOT: not measured yet: bench/{module}.py with measure(ctx) wires it in")
+
+
+MEASUREMENTS: dict[str, Callable[[Context], list[Figure]]] = {
+    "crawl": measure_crawl,
+    "memory": measure_memory,
+    "search": _wired("search_bench", [_slot("search.median", "ms", 20, "search_bench"),
+                                      _slot("search.p95", "ms", 100, "search_bench")]),
+    "publish": _wired("publish_bench", [_slot("publish.full", "s", 10, "publish_bench"),
+                                        _slot("publish.incremental_100", "s", 1, "publish_bench")]),
+    "near-duplicates": _wired("near_duplicates_bench",
+                              [_slot("near_duplicates.match", "ms", 5, "near_duplicates_bench"),
+                               _slot("near_duplicates.peak_rss", "MB", 400, "near_duplicates_bench")]),
+}

@@ -1,0 +1,124 @@
+"""StoryPipeline: puts each new or changed item into its story (after StorePipeline wrote it).
+
+The near-duplicate fingerprint (shingles + MinHash, a few ms of CPU per page)
+is computed in the worker pool when there is one; the lookups and writes
+(paragraph counts, LSH bands, links, stories) happen here in one short write
+transaction per item. See presswatch/stories.py for what a story is.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlite_utils
+
+from crawler.items import Article, RecheckedPage
+from pipelines import neardup, workers
+from pipelines.normalize import canonical_url
+from presswatch.archive import open_archive, write_transaction
+from presswatch.stories import StoryIndex, translation_refs
+
+logger = logging.getLogger("presswatch.stories")
+
+STORY_OUTCOMES = ("new", "updated")
+CATCH_UP = 1000  # unfingerprinted archived items handled when a crawl starts
+
+
+class StoryPipeline:
+    """Keeps stories current during a crawl."""
+
+    def __init__(self, crawler: Any):
+        from presswatch.sources import load_sources
+
+        self.crawler = crawler
+        self.db_path = crawler.settings["PRESSWATCH_DB"]
+        self.sources = load_sources(crawler.settings["PRESSWATCH_SOURCES"])
+        self.db: sqlite_utils.Database | None = None
+        self.index: StoryIndex | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StoryPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.db = open_archive(self.db_path)
+        self.index = StoryIndex(self.db, self.sources.rank)
+        # Items a killed crawl stored but did not get to put into stories (they are not
+        # fetched again), or archived before stories existed: a bounded number per crawl.
+        done, more = self.index.catch_up(CATCH_UP)
+        if done:
+            logger.info("%d archived item(s) put into stories%s", done,
+                        "; more are left: run `presswatch stories --rebuild`" if more else "")
+
+    def close_spider(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+            self.index = None
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, RecheckedPage) and self.index is not None:
+            # A page gone (404/410) is marked removed: its story's canonical item may change.
+            url = canonical_url(item.url)
+            row = self.index.db.execute("SELECT id FROM items WHERE url = ?", [url]).fetchone()
+            if row and item.status != 304:
+                self._restory_if_shared(row[0])
+            return item
+        if not isinstance(item, Article) or self.index is None or item.item_id is None:
+            return item
+        if item.outcome in ("duplicate", "unchanged"):
+            # Another copy may have taken the record over (URL, source, date), or a removed page
+            # answers again: the story's canonical item may change; the text, and so the links, did not.
+            self._restory_if_shared(item.item_id)
+            return item
+        if item.outcome not in STORY_OUTCOMES:
+            return item
+        refs = translation_refs(item.canonical_url or item.url, item.alternates, item.shortlink)
+        if workers.active():
+            return self._in_pool(item, refs)
+        with write_transaction(self.index.db):
+            outcome = self.index.update(item.item_id, refs=refs)
+        self._done(item, outcome)
+        return item
+
+    def _restory_if_shared(self, item_id: int) -> None:
+        """Choose the canonical item of the item's story again, if it has other items."""
+        index = self.index
+        assert index is not None
+        shared = index.db.execute("SELECT s.members FROM items i JOIN stories s ON s.id = i.story_id "
+                                  "WHERE i.id = ?", [item_id]).fetchone()
+        if not shared or shared[0] < 2:
+            return
+        with write_transaction(index.db):
+            index.restory({item_id})
+
+    async def _in_pool(self, item: Article, refs: list[tuple[str, str]]) -> Article:
+        index = self.index
+        assert index is not None and item.item_id is not None
+        prepared = index.prepare(item.item_id)
+        if prepared is None:
+            return item
+        body, boilerplate = prepared
+        fingerprint = await workers.run(neardup.fingerprint, body, boilerplate)
+        if self.index is not index:  # the spider closed meanwhile
+            return item
+        with write_transaction(index.db):
+            outcome = index.update(item.item_id, fingerprint=fingerprint, body=body, refs=refs)
+        self._done(item, outcome)
+        return item
+
+    def _done(self, item: Article, outcome: Any) -> None:
+        stats = self.crawler.stats
+        stats.inc_value("presswatch/items_storied")
+        if outcome.members > 1:
+            stats.inc_value("presswatch/items_in_shared_stories")
+            links = ", ".join(
+                f"{kind} of {other}" + (f" ({similarity:.2f})" if similarity is not None else "")
+                for other, kind, similarity in outcome.linked
+            )
+            logger.info("[%s] story %s (%d items): %s: %s", item.source, outcome.story_id, outcome.members,
+                        item.title, links or "through other items")
+        if outcome.refreshed:
+            logger.info("[%s] boilerplate learnt: %d earlier item(s) fingerprinted again",
+                        item.source, len(outcome.refreshed))

@@ -1,0 +1,1 @@
+"""Datasette plugins for `presswatch browse` (loaded with `datasette serve --plugins-dir`)."""

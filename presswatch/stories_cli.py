@@ -1,0 +1,75 @@
+"""`presswatch stories`: the archive's stories, their threshold, and recomputing them.
+
+presswatch/cli.py registers the command. What a story is: presswatch/stories.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from tabulate import tabulate
+
+from presswatch.archive import open_archive, write_transaction
+from presswatch.cli import config_errors, db_option, load, sources_option
+from presswatch.stories import StoryIndex, set_threshold, threshold
+
+
+@click.command()
+@db_option
+@sources_option
+@click.option("--rebuild", is_flag=True,
+              help="Recompute every fingerprint, link and story from the archived items (after an "
+                   "upgrade, or when sources.toml's order changed).")
+@click.option("--threshold", "new_threshold", type=click.FloatRange(0.05, 1.0), metavar="S",
+              help="Set the near-duplicate threshold (estimated Jaccard similarity of the bodies' word "
+                   "shingles, default 0.4) and rebuild.")
+@click.option("--list", "list_stories", is_flag=True, help="List the stories of more than one item.")
+@config_errors
+def stories(db_path: Path, sources_path: Path, rebuild: bool, new_threshold: float | None,
+            list_stories: bool) -> None:
+    """Stories: an item with its near-duplicate copies on other sites and its language versions.
+
+    Without options, counts them. Feeds carry one entry per story; `presswatch
+    show ID` lists an item's story.
+
+    \b
+    Examples:
+        presswatch stories
+        presswatch stories --list
+        presswatch stories --rebuild
+        presswatch stories --threshold 0.5
+    """
+    if not Path(db_path).is_file():
+        raise click.ClickException(f"{db_path}: no such archive (crawl first, or give --db / PRESSWATCH_DB)")
+    db = open_archive(db_path)
+    try:
+        if new_threshold is not None:
+            with write_transaction(db):
+                set_threshold(db, new_threshold)
+            rebuild = True
+        index = StoryIndex(db, load(sources_path).rank)
+        if rebuild:
+            def progress(done: int, total: int) -> None:
+                click.echo(f"  {done:,} of {total:,} items fingerprinted", err=True)
+
+            index.rebuild(progress)
+        counts = index.counts()
+        click.echo(
+            f"{counts['items']:,} items in {counts['stories']:,} stories; {counts['shared']:,} stories of "
+            f"several items ({counts['near_duplicate']:,} near-duplicate links, "
+            f"{counts['translation']:,} translation links); threshold {threshold(db):g}."
+        )
+        if counts["unindexed"]:
+            click.echo(f"{counts['unindexed']:,} items have no fingerprint yet (archived before stories "
+                       "existed): run `presswatch stories --rebuild` to match them.")
+        if list_stories:
+            rows = db.execute(
+                "SELECT s.id, s.members, i.published, i.source, i.title FROM stories s "
+                "JOIN items i ON i.id = s.canonical_item_id WHERE s.members > 1 "
+                "ORDER BY coalesce(i.published_utc, i.first_seen) DESC, i.url").fetchall()
+            table = [[row[0], row[1], (row[2] or "undated")[:10], row[3], row[4]] for row in rows]
+            click.echo(tabulate(table, headers=["story", "items", "published", "source", "canonical item"],
+                                maxcolwidths=[None, None, None, None, 70]))
+    finally:
+        db.close()
