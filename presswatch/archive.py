@@ -350,8 +350,13 @@ def _v6_stories(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v7_item_events_index(db: sqlite_utils.Database) -> None:
+    # `presswatch show` and the health feed look events up by item.
+    db.execute("CREATE INDEX item_events_item ON item_events(item_id, at)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1_core, _v2_topics, _v3_versions, _v4_health, _v5_search, _v6_stories,
+    _v1_core, _v2_topics, _v3_versions, _v4_health, _v5_search, _v6_stories, _v7_item_events_index,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
