@@ -27,11 +27,13 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from presswatch.conditional import not_modified
 
 HOST = "bench.example.org"
 PER_LISTING = 50
@@ -447,20 +449,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(page.body)
 
     def _not_modified(self, page: Page) -> bool:
-        if_none_match = self.headers.get("If-None-Match")
-        if if_none_match is not None:
-            tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-            return "*" in tags or page.etag in tags
-        since = self.headers.get("If-Modified-Since")
-        if since and page.last_modified is not None:
-            try:
-                moment = parsedate_to_datetime(since)
-            except (TypeError, ValueError, IndexError):
-                return False
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            return page.last_modified.replace(microsecond=0) <= moment
-        return False
+        return not_modified(self.headers, page.etag, page.last_modified)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass

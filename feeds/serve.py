@@ -13,11 +13,14 @@ import posixpath
 import socket
 import threading
 from collections.abc import Callable
-from email.utils import formatdate, parsedate_to_datetime
+from datetime import UTC, datetime
+from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from presswatch.conditional import not_modified
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -76,14 +79,6 @@ class _FileCache:
         return cached[1], cached[2], stat.st_mtime
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    if header.strip() == "*":
-        return True
-    candidates = [tag.strip() for tag in header.split(",")]
-    # If-None-Match uses the weak comparison: W/"x" matches "x".
-    return any(tag.removeprefix("W/") == etag for tag in candidates)
-
-
 def make_handler(root: Path, log: Callable[[str], None] | None = None) -> type[BaseHTTPRequestHandler]:
     root = root.resolve()
     cache = _FileCache()
@@ -129,17 +124,7 @@ def make_handler(root: Path, log: Callable[[str], None] | None = None) -> type[B
                 self.wfile.write(data)
 
         def _not_modified(self, etag: str, mtime: int) -> bool:
-            if_none_match = self.headers.get("If-None-Match")
-            if if_none_match is not None:  # it wins over If-Modified-Since (RFC 9110)
-                return _etag_matches(if_none_match, etag)
-            if_modified_since = self.headers.get("If-Modified-Since")
-            if if_modified_since:
-                try:
-                    since = parsedate_to_datetime(if_modified_since)
-                except (TypeError, ValueError, IndexError):
-                    return False
-                return since.timestamp() >= mtime
-            return False
+            return not_modified(self.headers, etag, datetime.fromtimestamp(mtime, UTC))
 
         def _plain(self, status: HTTPStatus, body: bytes, send_body: bool) -> None:
             self.send_response(status)

@@ -17,12 +17,12 @@ import argparse
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+from presswatch.conditional import not_modified
 
 from . import faults as fault_pages
 from .changes import edition
@@ -161,20 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(page.body)
 
     def _not_modified(self, page: Page) -> bool:
-        if_none_match = self.headers.get("If-None-Match")
-        if if_none_match is not None:
-            tags = [t.strip() for t in if_none_match.split(",")]
-            return "*" in tags or any(t.removeprefix("W/") == page.etag for t in tags)
-        if_modified_since = self.headers.get("If-Modified-Since")
-        if if_modified_since:
-            try:
-                since = parsedate_to_datetime(if_modified_since)
-            except (TypeError, ValueError, IndexError):
-                return False
-            if since.tzinfo is None:
-                since = since.replace(tzinfo=UTC)
-            return page.last_modified <= since
-        return False
+        return not_modified(self.headers, page.etag, page.last_modified)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # requests are logged through SampleSiteServer.log
