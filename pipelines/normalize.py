@@ -788,6 +788,20 @@ def countries_mentioned(text: str, languages: Sequence[str] = ("en",)) -> list[s
 
 # ------------------------------------------------------------------------- hashing
 
+# content_hash keeps letters, digits and combining marks and turns everything else into
+# spaces. Done by two regular expressions (C speed) rather than a per-character loop:
+# ASCII punctuation, symbols, controls and "_" in one pass, then the rare non-ASCII
+# characters that are not word characters, where only combining marks survive.
+# tests/test_normalize.py checks this against the per-character rule on every code point.
+_ASCII_NON_ALNUM = re.compile(r"[\x00-/:-@\[-`{-\x7f]+")
+_NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
+
+
+def _keep_mark(match: re.Match[str]) -> str:
+    character = match.group()
+    return character if unicodedata.category(character)[0] == "M" else " "
+
+
 def content_hash(body: str) -> str | None:
     """SHA-256 hex of the body reduced to its words.
 
@@ -799,7 +813,7 @@ def content_hash(body: str) -> str | None:
     if not text:
         return None
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(ch if ch.isalnum() or unicodedata.category(ch)[0] == "M" else " " for ch in text)
+    text = _NON_ASCII_NON_WORD.sub(_keep_mark, _ASCII_NON_ALNUM.sub(" ", text))
     words = text.split()
     if not words:
         return None

@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+WORKER_NICENESS = 10
+
 _pool: ProcessPoolExecutor | None = None
 _users = 0
 _size = 0
@@ -35,9 +37,24 @@ def acquire(size: int) -> None:
         # forkserver: workers fork from a clean process, not from one running a
         # reactor with threads (fork would copy their locks mid-use).
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.extract", "pipelines.normalize"])
-        _pool = ProcessPoolExecutor(max_workers=size, mp_context=context)
+        # The forkserver imports and warms up what every worker needs (shared copy-on-write).
+        context.set_forkserver_preload(["pipelines.worker_preload"])
+        _pool = ProcessPoolExecutor(max_workers=size, mp_context=context, initializer=_yield_to_the_crawler)
         _size = size
+
+
+def _yield_to_the_crawler() -> None:
+    """Run in each worker: a lower CPU priority than the crawler's process.
+
+    The crawler's event loop is the one serial stage of the pipeline (it fetches,
+    hands pages out and writes the archive); when it waits for a core behind a
+    worker, fetching and writing stall while the workers' queue drains. The
+    workers always have pages queued, so they lose nothing by letting it go first.
+    """
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:  # not permitted here: run at the same priority
+        pass
 
 
 def release() -> None:

@@ -214,3 +214,15 @@ def test_configured_selectors_override_trafilatura():
     assert chosen.body == "Selected paragraph.\n\nPoint one\n\nPoint two"
     assert chosen.date_text == "Jul 03, 2020" and chosen.date_origin == "selector"
     assert chosen.metadata == {"label": "Jul 03, 2020"}
+
+
+def test_worker_warm_up_builds_the_lazy_tables_the_workers_share():
+    """The forkserver runs this before forking the workers: each table it builds is shared."""
+    from pipelines import neardup, normalize
+    from pipelines.worker_preload import warm_up
+
+    normalize._country_matcher.cache_clear()
+    neardup._permutations.cache_clear()
+    warm_up()
+    assert normalize._country_matcher.cache_info().currsize >= 1
+    assert neardup._permutations.cache_info().currsize == 1  # datasketch (and scipy) loaded

@@ -514,6 +514,23 @@ def test_content_hash_ignores_layout_case_quotes_punctuation():
     assert len(content_hash(a)) == 64
 
 
+def test_content_hash_words_are_letters_digits_and_marks_on_every_code_point():
+    """The fast regular expressions keep exactly what the per-character rule keeps:
+    letters and digits (str.isalnum) and combining marks; every other character separates words."""
+    import sys
+    import unicodedata
+
+    from pipelines.normalize import _ASCII_NON_ALNUM, _NON_ASCII_NON_WORD, _keep_mark
+
+    characters = "".join(chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF)
+    expected = "".join(
+        ch if ch.isalnum() or unicodedata.category(ch)[0] == "M" else " " for ch in characters
+    ).split()
+    assert _NON_ASCII_NON_WORD.sub(_keep_mark, _ASCII_NON_ALNUM.sub(" ", characters)).split() == expected
+    # Armenian, Devanagari with its vowel signs (marks), Lithuanian: words survive whole.
+    assert content_hash("Միգրացիա — मराठी; Migracijos!") == content_hash("միգրացիա मराठी migracijos")
+
+
 def test_content_hash_differs_on_words():
     assert content_hash("IOM helps migrants") != content_hash("IOM helps refugees")
 

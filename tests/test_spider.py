@@ -50,6 +50,10 @@ def test_global_newsroom_listing_page_with_cards_dates_and_next_page():
         "&sort_bef_combine=created_DESC&page=2"
     ]
     assert pages[0].cb_kwargs == {"page": 3, "known_streak": 0}
+    # Item pages before the next listing page: the scheduler holds one page's links at a
+    # time, not the whole listing's (memory stays flat however large the site).
+    assert {request.priority for request in items} == {1}
+    assert pages[0].priority == 0
 
 
 def test_pagination_stops_at_max_pages():
