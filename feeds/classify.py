@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from feeds.topics import Topic, TopicSet
-from presswatch.archive import write_transaction
+from presswatch.archive import FEED_TIME, write_transaction
 
 FINGERPRINT_KEY = "topics_fingerprint"
 
@@ -187,16 +187,17 @@ def _reclassify_in_transaction(db: sqlite_utils.Database, classifier: Classifier
     counts = dict.fromkeys(classifier.topics.ids, 0)
     hits = query_hits(db, classifier)
     db.execute("DELETE FROM item_topics")
-    cursor = db.execute("SELECT id, source, kind, region, country, countries, language, title, summary, body "
-                        "FROM items")
+    cursor = db.execute("SELECT id, source, kind, region, country, countries, language, title, summary, "
+                        f"body, {FEED_TIME} AS feed_time FROM items")
     columns = [column[0] for column in cursor.description]
     rows = []
     for values in cursor:
         item = dict(zip(columns, values, strict=True))
         for topic_id in classifier.topics_for(item, hits.get(item["id"], set())):
-            rows.append((topic_id, item["id"]))
+            rows.append((topic_id, item["id"], item["feed_time"]))
             counts[topic_id] += 1
-    db.conn.executemany("INSERT INTO item_topics (topic, item_id) VALUES (?, ?)", rows)
+    # With the feed time (feeds sort by it): the insert trigger then has nothing to look up.
+    db.conn.executemany("INSERT INTO item_topics (topic, item_id, feed_time) VALUES (?, ?, ?)", rows)
     db.execute(
         "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [FINGERPRINT_KEY, classifier.topics.fingerprint],
