@@ -11,35 +11,67 @@ Layout (see docs/feeds.md):
     public/countries/<cc>.atom|.rss   (lower-case ISO 3166-1 alpha-2)
     public/kinds/<kind>.atom|.rss
 
-Every file is rendered in memory and compared with the one on disk; only files
-whose bytes differ are written, each atomically (a temporary file in the same
-directory, then a rename), so a reader or `presswatch serve` never sees half a
-file and unchanged files keep their modification time (and their ETag).
-Feed files no longer produced (a topic removed from topics.toml) are deleted.
+Incremental: rendering (feedgen) is what costs, so a file is rendered only when
+what it is made of changed since the last publish into the same directory.
+Every publish collects every feed's entries (indexed, cheap: feeds/collect.py)
+and computes a digest of each file's inputs (the feed's spec and entries, the
+base URL; for the OPML lists and the index page, every feed's); the archive's
+``state`` table remembers, per public directory, each file's digest and the
+sha256 of the bytes written for it. A file whose digest is the recorded one
+and whose bytes on disk are still the recorded ones is left alone without
+rendering; every other file is rendered and compared with the one on disk.
+Whatever changed in the archive (new, edited, removed or reclassified items,
+stories, copies) shows in the entries, so nothing has to be tracked item by
+item, and the result is by construction what a full publish writes. When
+topics.toml, the base URL, the limit, the sources' names or the rendering
+code changed, the record is ignored and everything is rendered.
+
+Only files whose bytes differ are written, each atomically (a temporary file in
+the same directory, then a rename), so a reader or `presswatch serve` never
+sees half a file and unchanged files keep their modification time (and their
+ETag). Feed files no longer produced (a topic removed from topics.toml) are
+deleted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
+import sqlite3
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 import sqlite_utils
 
-from feeds.build import render_atom, render_rss
+from feeds.build import Entry, Feed, render_atom, render_rss
 from feeds.classify import Classifier, ensure_classified
 from feeds.collect import collect_feeds
-from feeds.index import render_index
+from feeds.index import TEMPLATES, render_index
 from feeds.opml import opml_name, render_opml
 from feeds.topics import TopicSet, load_topics
-from presswatch.archive import open_archive
+from presswatch.archive import open_archive, write_transaction
+
+logger = logging.getLogger("presswatch.publish")
 
 DEFAULT_PUBLIC = Path("public")
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/"
 DEFAULT_LIMIT = 50
 FEED_DIRS = ("topics", "sources", "countries", "kinds")
 FEED_SUFFIXES = (".atom", ".rss")
+# state key of the record of the last publish into a directory: this prefix + its absolute path.
+STATE_PREFIX = "published:"
+# Bump when what the record means changes.
+RECORD_VERSION = 1
+_FEEDS_DIR = Path(__file__).resolve().parent
+# The code and libraries that turn entries into bytes: when one changes, every file is rendered again.
+_RENDERING_FILES = ("build.py", "opml.py", "index.py", "publish.py")
+_RENDERING_LIBRARIES = ("feedgen", "lxml", "jinja2", "markupsafe")
 
 
 @dataclass
@@ -51,6 +83,9 @@ class PublishReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)  # feeds no longer produced
     reclassified: dict[str, int] | None = None  # topic -> items, when topics.toml had changed
+    # The files rendered this time; the others were known to be unchanged since the last publish.
+    rendered: list[str] = field(default_factory=list)
+    full: bool = True  # everything rendered: no usable record of the last publish into public_dir
 
     @property
     def changed(self) -> list[str]:
@@ -73,6 +108,92 @@ class PublishReport:
         return lines
 
 
+# --------------------------------------------------------------------------- what each file is made of
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
+
+
+@cache
+def rendering_fingerprint() -> str:
+    """The rendering code (this package's files) and library versions: same fingerprint, same bytes."""
+    sources = [(name, (_FEEDS_DIR / name).read_bytes()) for name in _RENDERING_FILES]
+    sources += [(path.name, path.read_bytes()) for path in sorted(TEMPLATES.glob("*"))]
+    versions = []
+    for library in _RENDERING_LIBRARIES:
+        try:
+            versions.append((library, metadata.version(library)))
+        except metadata.PackageNotFoundError:
+            versions.append((library, None))
+    hashes = [(name, hashlib.sha256(data).hexdigest()) for name, data in sources]
+    return _digest(RECORD_VERSION, hashes, versions)
+
+
+def settings_fingerprint(topics: TopicSet, limit: int, base_url: str, source_names: dict[str, str]) -> str:
+    """Everything a publish depends on besides the archive: a change renders every file again."""
+    return _digest(rendering_fingerprint(), topics.fingerprint, limit, base_url, sorted(source_names.items()),
+                   list(source_names))
+
+
+@dataclass
+class SitePlan:
+    """Every file of public/: the digest of its inputs and how to render it."""
+
+    files: dict[str, tuple[str, Callable[[], bytes]]]
+
+    def render_all(self) -> dict[str, bytes]:
+        return {path: render() for path, (_digest_, render) in self.files.items()}
+
+
+def plan_site(feeds: list[Feed], topics: TopicSet, *, limit: int, base_url: str) -> SitePlan:
+    """The files of public/ for ``feeds`` (as collect_feeds returns them), not rendered yet."""
+    entry_digests: dict[int, str] = {}  # by id(): one Entry object is shared by every feed holding it
+
+    def digest_of(entry: Entry) -> str:
+        key = id(entry)
+        if key not in entry_digests:
+            entry_digests[key] = _digest(entry)
+        return entry_digests[key]
+
+    files: dict[str, tuple[str, Callable[[], bytes]]] = {}
+    contents = []
+    for feed in feeds:
+        content = _digest(feed.spec, [digest_of(entry) for entry in feed.entries])
+        contents.append(content)
+        for fmt, render in (("atom", render_atom), ("rss", render_rss)):
+            files[f"{feed.spec.path}.{fmt}"] = (
+                _digest(fmt, base_url, content),
+                lambda render=render, feed=feed: render(feed.spec, feed.entries, base_url),
+            )
+    # The lists and the index page depend on every feed (titles, dates, counts, latest entries).
+    everything = _digest(contents)
+    for fmt in ("atom", "rss"):
+        files[opml_name(fmt)] = (_digest("opml", fmt, base_url, everything),
+                                 lambda fmt=fmt: render_opml(feeds, base_url, fmt))
+    topic_titles = {topic.id: topic.title for topic in topics}
+    files["index.html"] = (_digest("index", limit, topic_titles, everything),
+                           lambda: render_index(feeds, limit=limit, topic_titles=topic_titles))
+    return SitePlan(files)
+
+
+def collect_site(
+    db: sqlite_utils.Database,
+    topics: TopicSet,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    base_url: str = DEFAULT_BASE_URL,
+    source_names: dict[str, str] | None = None,
+) -> SitePlan:
+    """Every file of public/, planned from one consistent read of the archive."""
+    db.execute("BEGIN")  # one snapshot: a crawl writing meanwhile cannot mix two states
+    try:
+        feeds = collect_feeds(db, topics, limit=limit, source_names=source_names)
+    finally:
+        db.execute("COMMIT")
+    return plan_site(feeds, topics, limit=limit, base_url=base_url)
+
+
 def render_site(
     db: sqlite_utils.Database,
     topics: TopicSet,
@@ -82,21 +203,10 @@ def render_site(
     source_names: dict[str, str] | None = None,
 ) -> dict[str, bytes]:
     """Every file of public/ (relative path -> bytes), from one consistent read of the archive."""
-    db.execute("BEGIN")  # one snapshot: a crawl writing meanwhile cannot mix two states
-    try:
-        feeds = collect_feeds(db, topics, limit=limit, source_names=source_names)
-    finally:
-        db.execute("COMMIT")
-    files: dict[str, bytes] = {}
-    for feed in feeds:
-        files[f"{feed.spec.path}.atom"] = render_atom(feed.spec, feed.entries, base_url)
-        files[f"{feed.spec.path}.rss"] = render_rss(feed.spec, feed.entries, base_url)
-    for fmt in ("atom", "rss"):
-        files[opml_name(fmt)] = render_opml(feeds, base_url, fmt)
-    files["index.html"] = render_index(
-        feeds, limit=limit, topic_titles={topic.id: topic.title for topic in topics}
-    )
-    return files
+    return collect_site(db, topics, limit=limit, base_url=base_url, source_names=source_names).render_all()
+
+
+# --------------------------------------------------------------------------- writing
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -108,7 +218,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     try:
         with handle:
             # No fsync: the files are derived data. Should a crash leave one truncated,
-            # its bytes differ from the rendered ones and the next publish rewrites it.
+            # its bytes differ from the recorded ones and the next publish rewrites it.
             handle.write(data)
         os.chmod(handle.name, 0o644)  # mkstemp makes it private; the web server must read it
         os.replace(handle.name, path)
@@ -117,31 +227,100 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def write_site(public_dir: str | Path, files: dict[str, bytes]) -> PublishReport:
-    """Bring ``public_dir`` to ``files``: write what differs, delete feeds no longer produced."""
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def update_site(
+    public_dir: str | Path, plan: SitePlan, recorded: dict[str, list[str]] | None = None
+) -> tuple[PublishReport, dict[str, list[str]]]:
+    """Bring ``public_dir`` to ``plan``: render what may have changed, write what differs, delete
+    feeds no longer produced. ``recorded``: path -> [digest, sha256 of its bytes] from the last
+    publish into this directory. Returns the report and the record of this publish."""
     public_dir = Path(public_dir)
-    report = PublishReport(public_dir)
-    for relative in sorted(files):
+    recorded = recorded or {}
+    report = PublishReport(public_dir, full=not recorded)
+    record: dict[str, list[str]] = {}
+    for relative in sorted(plan.files):
+        digest, render = plan.files[relative]
         target = public_dir / relative
-        try:
-            current = target.read_bytes()
-        except FileNotFoundError:
-            current = None
-        if current == files[relative]:
+        current = _read(target)
+        known = recorded.get(relative)
+        if known is not None and known[0] == digest and current is not None and _sha256(current) == known[1]:
+            # Same inputs as last time, and the file is still what was written then.
+            report.unchanged.append(relative)
+            record[relative] = known
+            continue
+        data = render()
+        report.rendered.append(relative)
+        if current == data:
             report.unchanged.append(relative)
         else:
-            write_atomically(target, files[relative])
+            write_atomically(target, data)
             report.written.append(relative)
+        record[relative] = [digest, _sha256(data)]
     for directory in FEED_DIRS:
         folder = public_dir / directory
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
             relative = f"{directory}/{path.name}"
-            if path.is_file() and path.suffix in FEED_SUFFIXES and relative not in files:
+            if path.is_file() and path.suffix in FEED_SUFFIXES and relative not in plan.files:
                 path.unlink()
                 report.removed.append(relative)
-    return report
+    return report, record
+
+
+def write_site(public_dir: str | Path, files: dict[str, bytes]) -> PublishReport:
+    """Bring ``public_dir`` to ``files`` (all rendered): write what differs, delete stale feeds."""
+    plan = SitePlan({path: ("", lambda data=data: data) for path, data in files.items()})
+    return update_site(public_dir, plan)[0]
+
+
+# --------------------------------------------------------------------------- the record of the last publish
+
+
+def state_key(public_dir: str | Path) -> str:
+    return STATE_PREFIX + str(Path(public_dir).resolve())
+
+
+def read_record(db: sqlite_utils.Database, public_dir: str | Path, settings: str) -> dict[str, list[str]]:
+    """path -> [digest, sha256] of the last publish into ``public_dir``; {} when there is none or it
+    was made with other settings (then everything is rendered)."""
+    row = db.execute("SELECT value FROM state WHERE key = ?", [state_key(public_dir)]).fetchone()
+    if row is None:
+        return {}
+    try:
+        value = json.loads(row[0])
+    except ValueError:
+        return {}
+    if not isinstance(value, dict) or value.get("settings") != settings:
+        return {}
+    if not isinstance(value.get("files"), dict):
+        return {}
+    return {path: known for path, known in value["files"].items()
+            if isinstance(known, list) and len(known) == 2 and all(isinstance(part, str) for part in known)}
+
+
+def save_record(db: sqlite_utils.Database, public_dir: str | Path, settings: str,
+                record: dict[str, list[str]]) -> None:
+    value = json.dumps({"settings": settings, "files": record}, sort_keys=True, separators=(",", ":"))
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO state (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [state_key(public_dir), value],
+        )
+
+
+# --------------------------------------------------------------------------- publish
 
 
 def source_names_from(sources_path: str | Path | None) -> dict[str, str]:
@@ -162,7 +341,7 @@ def publish_feeds(
     base_url: str = DEFAULT_BASE_URL,
     sources_path: str | Path | None = None,
 ) -> PublishReport:
-    """Classify what needs it, render every feed, and update ``public_dir``; say what changed.
+    """Classify what needs it, render the feeds that changed, and update ``public_dir``; say what changed.
 
     ``base_url`` is where public/ will be served (feeds carry absolute self links);
     ``sources_path`` gives the sources' names to their feeds (default: their ids).
@@ -172,12 +351,22 @@ def publish_feeds(
         raise ValueError("limit must be at least 1")
     topics = load_topics(topics_path)
     source_names = source_names_from(sources_path)
+    settings = settings_fingerprint(topics, limit, base_url, source_names)
     db = open_archive(db_path)
     try:
         reclassified = ensure_classified(db, Classifier(topics))
-        files = render_site(db, topics, limit=limit, base_url=base_url, source_names=source_names)
+        plan = collect_site(db, topics, limit=limit, base_url=base_url, source_names=source_names)
+        recorded = read_record(db, public_dir, settings)
+        report, record = update_site(public_dir, plan, recorded)
+        if record != recorded:
+            try:
+                save_record(db, public_dir, settings, record)
+            except sqlite3.OperationalError as exc:
+                # public/ is written and right; without the record the next publish renders
+                # everything once more. Not worth failing a publish (or the scheduler's) for.
+                logger.warning("could not record this publish of %s (%s): the next one renders every file",
+                               public_dir, exc)
     finally:
         db.close()
-    report = write_site(public_dir, files)
     report.reclassified = reclassified
     return report

@@ -1,4 +1,4 @@
-"""Publishing at a million items (issue 9.4): every feed read from its own index.
+"""Publishing at a million items (issue 9.4): every feed read from its own index, incremental publishing.
 
 - `collect_feeds` gives exactly what the one-pass definition gives (every active
   item newest first, one entry per story, each feed keeping its first ``limit``),
@@ -7,13 +7,17 @@
   sources;
 - each feed's query walks its index and stops (EXPLAIN QUERY PLAN, and the work
   does not grow with the archive);
-- the feed time stored in item_topics and item_countries follows the items.
+- the feed time stored in item_topics and item_countries follows the items;
+- a publish after changes writes exactly what a full publish into an empty
+  directory writes, renders only the files whose inputs changed, and renders
+  everything again when the settings changed.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -35,13 +39,13 @@ from feeds.collect import (
     source_spec,
     topic_spec,
 )
-from feeds.publish import source_names_from
+from feeds.publish import publish_feeds, source_names_from
 from feeds.topics import TopicSet, load_topics
 from presswatch.archive import MIGRATIONS, migrate, open_archive
 from presswatch.sources import KINDS
 from presswatch.stories import canonical_key
 from tests.conftest import ROOT, SOURCES
-from tests.feed_helpers import insert_item
+from tests.feed_helpers import copy_archive, insert_item
 
 TOPICS = ROOT / "topics.toml"
 BASE = "http://feeds.test/pw/"
@@ -321,3 +325,133 @@ def test_feed_time_migration_fills_existing_rows():
     assert feed_times(db, "item_countries") == [("MD", 1, "2020-01-01T00:00:00Z"),
                                                 ("MD", 2, "2025-02-01T00:00:00Z")]
     assert distinct_values(db, "item_countries INDEXED BY item_countries_feed", "country") == ["MD"]
+
+
+# --------------------------------------------------------------------------- incremental publishing
+
+
+def read_tree(public: Path) -> dict[str, bytes]:
+    return {path.relative_to(public).as_posix(): path.read_bytes() for path in sorted(public.rglob("*"))
+            if path.is_file()}
+
+
+def publish(db_path: Path, public: Path, **options):
+    options = {"base_url": BASE, "sources_path": SOURCES, **options}
+    return publish_feeds(db_path, public, options.pop("topics", TOPICS), options.pop("limit", 50), **options)
+
+
+def test_incremental_publish_after_changes_is_a_full_publish(tmp_path):
+    db_path = tmp_path / "archive.db"
+    random_archive(db_path, seed=11).close()
+    public = tmp_path / "public"
+    first = publish(db_path, public)
+    assert first.full and len(first.rendered) == len(first.written) == len(read_tree(public))
+    mtimes = {path: (public / path).stat().st_mtime_ns for path in read_tree(public)}
+
+    # Changes of every kind, all to items of one source ("other-site").
+    db = open_archive(db_path)
+    classifier = Classifier(load_topics(TOPICS))
+    ids = [row[0] for row in db.execute(  # active items of no shared story
+        "SELECT i.id FROM items i JOIN stories s ON s.id = i.story_id "
+        "WHERE i.source = 'other-site' AND i.status = 'active' AND s.members = 1 ORDER BY i.id")]
+    new = insert_item(db, "https://www.iom.int/news/new", "New remittance corridor", source="other-site",
+                      countries=["MD"], published="2030-01-01T00:00:00+00:00", summary="Remittances grow.")
+    classify_item(db, classifier, new)
+    db["items"].update(ids[0], {"title": "Edited title"})                     # edited
+    db["items"].update(ids[1], {"status": "removed"})                         # removed
+    db.execute("INSERT INTO item_topics (topic, item_id) VALUES ('sdgs', ?)", [ids[2]])  # reclassified
+    db["items"].update(ids[3], {"published": "2029-06-01T00:00:00+00:00",   # redated
+                                "published_utc": "2029-06-01T00:00:00Z"})
+    db.execute("UPDATE items SET story_id = ? WHERE id = ?", [new, ids[4]])  # joined a story
+    db.execute("DELETE FROM stories WHERE id = ?", [ids[4]])
+    db.execute("UPDATE stories SET members = 2 WHERE id = ?", [new])
+    db.execute("INSERT INTO duplicates (item_id, url, source, reason, first_seen, last_seen) "  # a copy found
+               "VALUES (?, 'https://rovienna.iom.int/press/copy', 'rovienna-press', 'same_content', 'x', 'x')",
+               [ids[5]])
+    db.close()
+
+    report = publish(db_path, public)
+    fresh = tmp_path / "fresh"
+    publish(db_path, fresh)
+    assert read_tree(public) == read_tree(fresh)
+    assert not report.full and report.written and set(report.written) <= set(report.rendered)
+    assert {"all.atom", "sources/other-site.rss", "topics/sdgs.atom", "index.html"} <= set(report.written)
+    # A feed none of the changed items is in was neither rendered nor rewritten.
+    untouched = [path for path in mtimes if path.startswith("sources/") and "other-site" not in path]
+    assert untouched
+    for path in untouched:
+        assert path not in report.rendered
+        assert (public / path).stat().st_mtime_ns == mtimes[path], path
+    assert len(report.rendered) < len(mtimes)
+
+    again = publish(db_path, public)
+    assert again.rendered == [] and again.written == [] and again.removed == []
+    assert len(again.unchanged) == len(read_tree(fresh))
+
+
+def test_incremental_publish_on_the_crawled_archive(crawled, tmp_path):
+    db_path = copy_archive(crawled.db_path, tmp_path / "archive.db")
+    public = tmp_path / "public"
+    publish(db_path, public)
+    db = open_archive(db_path)
+    item = insert_item(db, "https://moldova.iom.int/news/remittances-2030", "Remittances in 2030",
+                       source="moldova", country="MD", published="2030-01-01T09:00:00+02:00")
+    classify_item(db, Classifier(load_topics(TOPICS)), item)
+    db.execute("UPDATE items SET status = 'removed' WHERE id = (SELECT min(id) FROM items WHERE source = 'armenia')")
+    db.close()
+    report = publish(db_path, public)
+    publish(db_path, tmp_path / "fresh")
+    assert read_tree(public) == read_tree(tmp_path / "fresh")
+    assert "topics/remittances.atom" in report.written and "sources/armenia.atom" in report.written
+    assert "sources/micenter.atom" not in report.rendered
+
+
+@pytest.mark.parametrize("change", ["base_url", "limit", "sources", "topics"])
+def test_other_settings_render_everything_again(tmp_path, change):
+    db_path = tmp_path / "archive.db"
+    random_archive(db_path, seed=5, items=80).close()
+    public = tmp_path / "public"
+    publish(db_path, public)
+    assert publish(db_path, public).rendered == []
+    options: dict = {
+        "base_url": {"base_url": "https://feeds.example.org/"},
+        "limit": {"limit": 20},
+        "sources": {"sources_path": None},
+    }.get(change, {})
+    if change == "topics":
+        edited = tmp_path / "topics.toml"
+        edited.write_text(TOPICS.read_text(encoding="utf-8").replace('title = "Remittances"',
+                                                                     'title = "Money sent home"'),
+                          encoding="utf-8")
+        options = {"topics": edited}
+    report = publish(db_path, public, **options)
+    assert report.full and sorted(report.rendered) == sorted(read_tree(public))
+    fresh = tmp_path / "fresh"
+    publish(db_path, fresh, **options)
+    assert read_tree(public) == read_tree(fresh)
+
+
+def test_files_changed_or_deleted_behind_its_back_are_rewritten(tmp_path):
+    db_path = tmp_path / "archive.db"
+    random_archive(db_path, seed=3, items=80).close()
+    public = tmp_path / "public"
+    publish(db_path, public)
+    expected = read_tree(public)
+    (public / "all.rss").write_bytes(b"broken")
+    (public / "kinds/news.atom").unlink()
+    report = publish(db_path, public)
+    assert report.rendered == report.written == ["all.rss", "kinds/news.atom"]
+    assert read_tree(public) == expected
+
+
+def test_each_public_directory_has_its_own_record(tmp_path):
+    db_path = tmp_path / "archive.db"
+    random_archive(db_path, seed=4, items=80).close()
+    publish(db_path, tmp_path / "one")
+    assert publish(db_path, tmp_path / "two").full
+    assert publish(db_path, tmp_path / "one").rendered == []
+    shutil.rmtree(tmp_path / "one")
+    again = publish(db_path, tmp_path / "one")
+    assert sorted(again.written) == sorted(read_tree(tmp_path / "two"))
+    assert read_tree(tmp_path / "one") == read_tree(tmp_path / "two")
+
