@@ -80,6 +80,6 @@ class DedupePipeline:
         return cls()
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, Article):
-            identify(item)
+        if isinstance(item, Article) and (item.uid is None or item.content_hash is None):
+            identify(item)  # NormalizePipeline's worker usually did it already
         return item

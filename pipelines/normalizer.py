@@ -14,6 +14,7 @@ from typing import Any
 
 from crawler.items import Article
 from pipelines import workers
+from pipelines.dedupe import identify
 from pipelines.normalize import (
     canonical_url,
     clean_text,
@@ -122,4 +123,10 @@ class NormalizePipeline:
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):
             return item
-        return await workers.run(normalize_article, item, rules_for(self.sources.get(item.source)))
+        return await workers.run(normalized_and_identified, item, rules_for(self.sources.get(item.source)))
+
+
+def normalized_and_identified(article: Article, rules: NormalizationRules) -> Article:
+    """`normalize_article`, then dedupe's `identify` (uid and content hash) in the same worker
+    call: hashing the normalised text is CPU work the crawler's event loop need not do."""
+    return identify(normalize_article(article, rules))

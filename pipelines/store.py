@@ -54,6 +54,16 @@ def item_record(article: Article, source: Any) -> dict[str, Any]:
     }
 
 
+def insert_item(db: sqlite_utils.Database, record: dict[str, Any]) -> int:
+    """Insert one items row; its id. A plain INSERT: sqlite-utils' insert() reads the
+    table's schema on every call, a measurable share of the crawler's time per page."""
+    columns = ", ".join(f"[{name}]" for name in record)
+    marks = ", ".join("?" for _ in record)
+    cursor = db.conn.execute(f"INSERT INTO items ({columns}) VALUES ({marks})", list(record.values()))
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
 def _record_duplicate(db: sqlite_utils.Database, item_id: int, url: str, source: str, reason: str) -> bool:
     """Record ``url`` as a copy of item ``item_id``; True when it is a new copy."""
     now = utc_now()
@@ -131,7 +141,7 @@ def store_article(
         if copy is None:
             # A URL that used to be a copy of another item now has text of its own.
             db.execute("DELETE FROM duplicates WHERE url = ?", [article.canonical_url])
-            item_id = db["items"].insert({**record, "first_seen": utc_now()}).last_pk
+            item_id = insert_item(db, {**record, "first_seen": utc_now()})
             return NEW, item_id
         item, reason = copy
         item_id = item["id"]

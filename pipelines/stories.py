@@ -96,11 +96,10 @@ class StoryPipeline:
     async def _in_pool(self, item: Article, refs: list[tuple[str, str]]) -> Article:
         index = self.index
         assert index is not None and item.item_id is not None
-        prepared = index.prepare(item.item_id)
-        if prepared is None:
-            return item
-        body, boilerplate = prepared
-        fingerprint = await workers.run(neardup.fingerprint, body, boilerplate)
+        # The body StorePipeline just wrote, with the boilerplate known so far: no read-back
+        # and no paragraph hashing on the event loop (update() checks both).
+        body = item.body or ""
+        fingerprint = await workers.run(neardup.fingerprint, body, index.known_boilerplate(item.source))
         if self.index is not index:  # the spider closed meanwhile
             return item
         with write_transaction(index.db):

@@ -171,6 +171,7 @@ class StoryIndex:
         self.db = db
         self.rank = rank
         self.threshold = threshold(db) if threshold_ is None else threshold_
+        self._boilerplate_hints: dict[str, set[int]] = {}  # source -> hashes (see known_boilerplate)
 
     # ------------------------------------------------------------------ reading
 
@@ -205,15 +206,18 @@ class StoryIndex:
             found |= adding
         return frozenset(found)
 
-    def prepare(self, item_id: int) -> tuple[str, frozenset[int]] | None:
-        """The body of an item and its source's boilerplate among its paragraphs, as it will be once
-        the item is counted: what `neardup.fingerprint` needs (in a worker). None: no such item."""
-        item = self.item(item_id)
-        if item is None:
-            return None
-        hashes = neardup.paragraph_hashes(item["body"])
-        adding = self._new_paragraphs(item_id, hashes)
-        return item["body"] or "", self.boilerplate(item["source"], hashes, adding)
+    def known_boilerplate(self, source: str) -> frozenset[int]:
+        """The paragraph hashes already counted as ``source``'s boilerplate: what a worker
+        fingerprints a new item of the source with, without reading the item back or
+        hashing its paragraphs here. A hint, kept in memory and grown as paragraphs cross the
+        bar: `update` checks the fingerprint against the archive and computes it again
+        when the hint was out of date (a paragraph that becomes boilerplate with this item)."""
+        known = self._boilerplate_hints.get(source)
+        if known is None:
+            known = self._boilerplate_hints[source] = {row[0] for row in self.db.execute(
+                "SELECT hash FROM source_paragraphs WHERE source = ? AND items >= ?",
+                [source, BOILERPLATE_MIN_ITEMS])}
+        return frozenset(known)
 
     def _new_paragraphs(self, item_id: int, hashes: Iterable[int]) -> set[int]:
         return set(hashes) - set(self.stored_paragraphs(item_id) or ())
@@ -235,6 +239,8 @@ class StoryIndex:
             return outcome
         hashes = neardup.paragraph_hashes(item["body"])
         crossing = self._count(item["source"], item_id, self._new_paragraphs(item_id, hashes))
+        if crossing and item["source"] in self._boilerplate_hints:
+            self._boilerplate_hints[item["source"]].update(digest for digest, _earlier in crossing)
         boilerplate = self.boilerplate(item["source"], hashes)
         if fingerprint is None or body != item["body"] or fingerprint.excluded != boilerplate:
             fingerprint = neardup.fingerprint(item["body"], boilerplate)
@@ -301,18 +307,17 @@ class StoryIndex:
         """Replace the item's signature and bands and match it against the archive; the items whose
         near-duplicate links changed (old and new neighbours)."""
         old = self.db.execute("SELECT bands FROM item_signatures WHERE item_id = ?", [item_id]).fetchone()
-        for band, value in enumerate(_ints(old[0] if old else None, "<i4")):
-            self.db.execute("DELETE FROM lsh_bands WHERE band = ? AND hash = ? AND item_id = ?",
-                            [band, value, item_id])
+        self.db.conn.executemany("DELETE FROM lsh_bands WHERE band = ? AND hash = ? AND item_id = ?",
+                                 [(band, value, item_id) for band, value in
+                                  enumerate(_ints(old[0] if old else None, "<i4"))])
         bands = np.asarray(fingerprint.bands, dtype="<i4").tobytes() if fingerprint.bands else None
         self.db.execute(
             "INSERT OR REPLACE INTO item_signatures (item_id, version, words, paragraphs, signature, bands) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [item_id, neardup.SIGNATURE_VERSION, fingerprint.words,
              np.asarray(fingerprint.paragraph_hashes, dtype="<i8").tobytes(), fingerprint.signature, bands])
-        for band, value in enumerate(fingerprint.bands):
-            self.db.execute("INSERT OR IGNORE INTO lsh_bands (band, hash, item_id) VALUES (?, ?, ?)",
-                            [band, value, item_id])
+        self.db.conn.executemany("INSERT OR IGNORE INTO lsh_bands (band, hash, item_id) VALUES (?, ?, ?)",
+                                 [(band, value, item_id) for band, value in enumerate(fingerprint.bands)])
         before = self._neighbours(item_id, NEAR_DUPLICATE)
         self.db.execute("DELETE FROM story_links WHERE kind = ? AND (item_id = ? OR other_item_id = ?)",
                         [NEAR_DUPLICATE, item_id, item_id])
