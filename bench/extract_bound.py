@@ -1,4 +1,4 @@
-"""The extraction-only bound: the crawl's per-page CPU work on the benchmark pages, in one process.
+"""The extraction-only bound: trafilatura alone, and the crawl's whole extraction step, in one process.
 
     python -m bench.extract_bound --pages 5000 --sources SOURCES [--seed 9]
 
@@ -11,8 +11,14 @@ process pool. One untimed warm-up page (not one of the measured pages) loads
 the lazily built tables of trafilatura, dateparser and the country matcher
 first, so the figure is the steady-state rate.
 
-Prints one JSON object: pages, seconds (the summed per-page work),
-extract_seconds, normalize_seconds, pages_per_second.
+Then, in a second pass over the same pages, trafilatura alone: `bare_extraction`
+with presswatch's options on the parsed page, exactly as `extract_fields` calls
+it (the bound issue 9 names: "trafilatura extracting the same pages with the
+same options in one process").
+
+Prints one JSON object: pages, seconds (the summed per-page work of the
+extraction step), extract_seconds, normalize_seconds, trafilatura_seconds,
+pages_per_second, extract_pages_per_second, trafilatura_pages_per_second.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from typing import Any
 from bench.site import HOST, BenchSite
 from crawler.items import Article
 from pipelines import normalizer
-from pipelines.extract import extract_fields, rules_for
+from pipelines.extract import _trafilatura, extract_fields, rules_for
 from presswatch.sources import load_sources
 
 _ARTICLE_FIELDS = {field.name for field in dataclasses.fields(Article)}
@@ -62,20 +68,33 @@ def measure(pages: int, sources_path: str, seed: int = 9, host: str = HOST) -> d
             raise RuntimeError(f"extraction lost the title or date of {url}")
         return middle - start, end - middle
 
+    def trafilatura_alone(number: int) -> float:
+        """The issue's bound: trafilatura with presswatch's options, called as extract_fields calls it."""
+        html, url = site.article(number).body.decode("utf-8"), site.article_url(number)
+        start = time.perf_counter()
+        document = _trafilatura(html, url)
+        spent = time.perf_counter() - start
+        if document is None or not document.title:
+            raise RuntimeError(f"trafilatura found no title on {url}")
+        return spent
+
     one(0, BenchSite(1, host=host, seed=seed + 1000))  # warm-up on a page outside the set
     extract = normalize = 0.0
     for number in range(pages):
         spent_extract, spent_normalize = one(number, site)
         extract += spent_extract
         normalize += spent_normalize
+    trafilatura_seconds = sum(trafilatura_alone(number) for number in range(pages))
     seconds = extract + normalize
     return {
         "pages": pages,
         "seconds": seconds,
         "extract_seconds": extract,
         "normalize_seconds": normalize,
+        "trafilatura_seconds": trafilatura_seconds,
         "pages_per_second": pages / seconds,
         "extract_pages_per_second": pages / extract,
+        "trafilatura_pages_per_second": pages / trafilatura_seconds,
     }
 
 

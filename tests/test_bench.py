@@ -93,3 +93,16 @@ def test_tree_sampler_sees_this_process():
     sampler.sample()
     assert os.getpid() in process_tree(os.getpid())
     assert sampler.peak_rss > 10_000_000 and sampler.hwm_sum >= sampler.peak_rss
+
+
+def test_extraction_bound_measures_trafilatura_alone_and_the_whole_step(tmp_path):
+    from bench.extract_bound import measure
+
+    site = BenchSite(4)
+    figures = measure(4, str(site.write_sources(tmp_path)), seed=site.seed)
+    assert figures["pages"] == 4
+    # Speeds depend on the machine: the bookkeeping behind them is what is asserted
+    # (a title-less trafilatura result or a broken sum fails here).
+    assert figures["seconds"] == figures["extract_seconds"] + figures["normalize_seconds"]
+    assert figures["pages_per_second"] == 4 / figures["seconds"]
+    assert figures["trafilatura_pages_per_second"] == 4 / figures["trafilatura_seconds"] > 0
