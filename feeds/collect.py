@@ -19,16 +19,27 @@ other members and exact copies recorded in `duplicates`).
 How it stays fast at a million items (docs/performance.md, "Publishing"):
 every feed walks an index ordered by feed time (schema v8: ``items_feed``,
 ``items_feed_source``, ``items_feed_kind``, ``item_topics_feed``,
-``item_countries_feed``) and stops after ``limit`` items, so a feed costs
-about ``limit`` index steps whatever the archive's size. Items of stories with
-several active members are left out of those walks: their stories are read
-once (they are few), each placed by its shown member's feed time into every
-feed any member belongs to, and merged with the walk's items. Rows, topics and
-copies are then read only for the entries shown.
+``item_countries_feed``) and stops once ``limit`` entries are certain, so a
+feed costs about ``limit`` index steps whatever the archive's size.
+
+Stories of several active items: a walk that meets an item of one looks the
+story up (its active items, from the covering index ``items_story_feed`` of
+schema v9; cached) and takes the story's entry, its canonical item's, instead.
+The canonical item is the earliest published, so the entry comes at or after
+every item of the story in feed order: it is settled once the walk has passed
+it, and a walk stops when ``limit`` entries are settled. The stories for which
+that does not hold (the canonical item removed, or an item of the story that
+comes after it in feed order: an undated item counted from when it was first
+seen, a day boundary in another UTC offset) are found first by one pass over
+the stories of several items on covering indexes (about a microsecond per
+item in such a story, no row read), read whole, and merged into each feed they
+belong to, their items left out of the walks.
+Rows, topics and copies are then read only for the entries shown.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,30 +75,48 @@ _CHUNK = 500
 # Each section's walk: its items newest first, from its index. INDEXED BY and CROSS JOIN pin the
 # plan (an index that already gives the order, stopped after ``limit`` rows): a planner choosing to
 # sort every item of a big topic instead would make a publish take seconds again.
+_STORY = "LEFT JOIN stories AS s ON s.id = i.story_id"  # the item's story: members, canonical item
+_WALKED = "i.story_id, s.members, s.canonical_item_id"
 _WALKS = {
-    "all": f"SELECT id, {FEED_TIME}, url FROM items INDEXED BY items_feed "
-           f"WHERE status = 'active' ORDER BY {ORDER}",
-    "sources": f"SELECT id, {FEED_TIME}, url FROM items INDEXED BY items_feed_source "
-               f"WHERE source = ? AND status = 'active' ORDER BY {ORDER}",
-    "kinds": f"SELECT id, {FEED_TIME}, url FROM items INDEXED BY items_feed_kind "
-             f"WHERE kind = ? AND status = 'active' ORDER BY {ORDER}",
+    "all": f"SELECT i.id, {FEED_TIME}, i.url, {_WALKED} FROM items AS i INDEXED BY items_feed {_STORY} "
+           f"WHERE i.status = 'active' ORDER BY {ORDER}",
+    "sources": f"SELECT i.id, {FEED_TIME}, i.url, {_WALKED} FROM items AS i INDEXED BY items_feed_source "
+               f"{_STORY} WHERE i.source = ? AND i.status = 'active' ORDER BY {ORDER}",
+    "kinds": f"SELECT i.id, {FEED_TIME}, i.url, {_WALKED} FROM items AS i INDEXED BY items_feed_kind "
+             f"{_STORY} WHERE i.kind = ? AND i.status = 'active' ORDER BY {ORDER}",
     # item_topics and item_countries carry the item's feed time (kept in step by triggers); the
     # URL tie-break sorts only the rows of one feed time ("RIGHT PART OF ORDER BY").
-    "topics": "SELECT i.id, t.feed_time, i.url FROM item_topics AS t INDEXED BY item_topics_feed "
-              "CROSS JOIN items AS i ON i.id = t.item_id "
+    "topics": f"SELECT i.id, t.feed_time, i.url, {_WALKED} FROM item_topics AS t INDEXED BY item_topics_feed "
+              f"CROSS JOIN items AS i ON i.id = t.item_id {_STORY} "
               "WHERE t.topic = ? AND i.status = 'active' ORDER BY t.feed_time DESC, i.url",
-    "countries": "SELECT i.id, t.feed_time, i.url FROM item_countries AS t INDEXED BY item_countries_feed "
-                 "CROSS JOIN items AS i ON i.id = t.item_id "
+    "countries": f"SELECT i.id, t.feed_time, i.url, {_WALKED} FROM item_countries AS t "
+                 f"INDEXED BY item_countries_feed CROSS JOIN items AS i ON i.id = t.item_id {_STORY} "
                  "WHERE t.country = ? AND i.status = 'active' ORDER BY t.feed_time DESC, i.url",
 }
 
-# The active members of stories of several items. CROSS JOIN: from the few shared stories (partial
-# index stories_shared) to their items, never the other way round (a scan of every item).
-_SHARED = (
+# The stories of several items whose entry may come before one of their active items in feed order:
+# the canonical item removed, or an item sorting after it (the canonical item is the earliest
+# published, so only undated items, offsets or a canonical item not yet recomputed do that). One
+# pass over the stories of several items (partial index stories_shared) and their items' feed
+# times and URLs (covering index items_story_feed): about a microsecond an item, no row read.
+_FEED_TIME_OF = "coalesce({0}.published_utc, {0}.first_seen)"
+_UP_FRONT = (
+    "SELECT s.id FROM stories AS s INDEXED BY stories_shared WHERE s.members > 1 AND NOT EXISTS ("
+    " SELECT 1 FROM items AS c INDEXED BY items_story_feed"
+    " WHERE c.story_id = s.id AND c.status = 'active' AND c.id = s.canonical_item_id AND NOT EXISTS ("
+    "  SELECT 1 FROM items AS m INDEXED BY items_story_feed WHERE m.story_id = s.id AND m.status = 'active'"
+    f"  AND ({_FEED_TIME_OF.format('c')} > {_FEED_TIME_OF.format('m')}"
+    f"   OR ({_FEED_TIME_OF.format('c')} = {_FEED_TIME_OF.format('m')} AND c.url < m.url))))"
+)
+# A story's active items, where they sort (covering index items_story_feed).
+_STORY_ITEMS = ("SELECT id, published_utc, first_seen, url FROM items INDEXED BY items_story_feed "
+                "WHERE story_id = ? AND status = 'active'")
+# The active members of some stories, with what their entry needs.
+_STORY_ROWS = (
     "SELECT i.id, i.story_id, i.source, i.kind, i.country, i.countries, i.url, i.language, i.published, "
     "i.status, s.canonical_item_id, coalesce(i.published_utc, i.first_seen) AS feed_time "
     "FROM stories AS s CROSS JOIN items AS i ON i.story_id = s.id "
-    "WHERE s.members > 1 AND i.status = 'active' ORDER BY i.id"
+    "WHERE s.id IN ({marks}) AND i.status = 'active' ORDER BY i.id"
 )
 
 
@@ -164,17 +193,16 @@ def rows_by_id(db: sqlite_utils.Database, item_ids: Iterable[int]) -> dict[int, 
     return found
 
 
-def shared_stories(db: sqlite_utils.Database) -> dict[int, list[dict[str, Any]]]:
-    """story id -> its active members, for the stories of more than one active item."""
-    if "stories" not in set(db.table_names()):
-        return {}
-    cursor = db.execute(_SHARED)
-    columns = [column[0] for column in cursor.description]
+def story_rows(db: sqlite_utils.Database, story_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """story id -> its active members (by id), with the columns their entry needs."""
     members: dict[int, list[dict[str, Any]]] = {}
-    for values in cursor:
-        row = dict(zip(columns, values, strict=True))
-        members.setdefault(row["story_id"], []).append(row)
-    return {story_id: rows for story_id, rows in members.items() if len(rows) > 1}
+    for chunk in _chunks(sorted(set(story_ids))):
+        cursor = db.execute(_STORY_ROWS.format(marks=_marks(chunk)), chunk)
+        columns = [column[0] for column in cursor.description]
+        for values in cursor:
+            row = dict(zip(columns, values, strict=True))
+            members.setdefault(row["story_id"], []).append(row)
+    return members
 
 
 def copies(db: sqlite_utils.Database, item_ids: Iterable[int]) -> dict[int, list[str]]:
@@ -198,20 +226,56 @@ def distinct_values(db: sqlite_utils.Database, table: str, column: str, where: s
     return [row[0] for row in db.execute(sql)]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, eq=False)
 class _Candidate:
-    """An entry a feed may hold: the item it shows, where it sorts."""
+    """An entry a feed may hold: the item it shows, where it sorts. ``a < b``: a comes first in
+    feeds (feed time descending, then URL ascending, as ORDER), so sorted() and heapq give feed
+    order."""
 
     feed_time: str
     url: str
     item_id: int
 
+    def before(self, feed_time: str, url: str) -> bool:
+        """Does this entry come before the item at (feed_time, url) in feeds?"""
+        return self.feed_time > feed_time or (self.feed_time == feed_time and self.url < url)
 
-def newest_first(candidates: Iterable[_Candidate]) -> list[_Candidate]:
-    """Feed order: feed time descending, then URL ascending (as ORDER)."""
-    ordered = sorted(candidates, key=lambda candidate: candidate.url)
-    ordered.sort(key=lambda candidate: candidate.feed_time, reverse=True)  # stable: URLs stay ascending
-    return ordered
+    def __lt__(self, other: _Candidate) -> bool:
+        return self.before(other.feed_time, other.url)
+
+
+def _feed_time(published_utc: str | None, first_seen: str) -> str:
+    return first_seen if published_utc is None else published_utc  # coalesce(), exactly
+
+
+class _Stories:
+    """The stories of several active items, as the walks need them.
+
+    A walk meets a story at the first of its items the feed selects and takes the story's entry
+    (its canonical item: the earliest published, so the last of its items in feed order). That
+    entry is settled once the walk has passed it. The stories for which that does not hold are
+    read whole first (``up_front``), merged into each feed they belong to and their items left
+    out of the walks; the others are looked up as walks meet them.
+    """
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        self.up_front = [row[0] for row in db.execute(_UP_FRONT)]
+        self._entries: dict[int, _Candidate | None] = {}
+        self.shown_story: dict[int, int] = {}  # shown item id -> story id, of the stories met
+
+    def entry(self, story_id: int, canonical_id: int) -> _Candidate | None:
+        """The entry of a story of several items (not read up front); None when fewer than two of
+        its items are active (the one left is an item alone)."""
+        if story_id not in self._entries:
+            items = self.db.execute(_STORY_ITEMS, [story_id]).fetchall()
+            found = None
+            if len(items) > 1:
+                shown = next(item for item in items if item[0] == canonical_id)  # active: see _UP_FRONT
+                found = _Candidate(_feed_time(shown[1], shown[2]), shown[3], shown[0])
+                self.shown_story[shown[0]] = story_id
+            self._entries[story_id] = found
+        return self._entries[story_id]
 
 
 @dataclass
@@ -246,24 +310,40 @@ class _Group:
                 *(f"kinds/{kind}" for kind in self.kinds)]
 
 
-def _walk(db: sqlite_utils.Database, spec: FeedSpec, limit: int, skip: set[int]) -> list[_Candidate]:
-    """The newest ``limit`` active items the feed selects by itself (items in ``skip`` left out)."""
+def _walk(db: sqlite_utils.Database, spec: FeedSpec, limit: int, stories: _Stories,
+          skip: set[int] | frozenset[int] = frozenset()) -> list[_Candidate]:
+    """The first ``limit`` entries, in feed order, of the items the feed selects: items alone, and
+    the entries of the stories (placed by the walks) any of whose items it selects. Items in
+    ``skip`` (those of the stories read up front) are left out."""
     params = [] if spec.section == "all" else [spec.key]
     cursor = db.execute(_WALKS[spec.section], params)
-    found: list[_Candidate] = []
+    settled: list[_Candidate] = []  # entries before the walk's position: nothing later comes first
+    pending: list[_Candidate] = []  # heap: story entries met through an item before them
+    met: set[int] = set()
     try:
-        while len(found) < limit:
+        while len(settled) < limit:
             batch = cursor.fetchmany(limit)
             if not batch:
                 break
-            for item_id, feed_time, url in batch:
-                if item_id not in skip:
-                    found.append(_Candidate(feed_time, url, item_id))
-                    if len(found) == limit:
-                        break
+            for item_id, feed_time, url, story_id, members, canonical_id in batch:
+                while pending and pending[0].before(feed_time, url):
+                    settled.append(heapq.heappop(pending))
+                if len(settled) >= limit:
+                    break
+                if item_id in skip:
+                    continue
+                entry = stories.entry(story_id, canonical_id) if members and members > 1 else None
+                if entry is None:
+                    settled.append(_Candidate(feed_time, url, item_id))
+                elif story_id not in met:
+                    met.add(story_id)
+                    if entry.item_id == item_id:
+                        settled.append(entry)
+                    else:
+                        heapq.heappush(pending, entry)
     finally:
         cursor.close()
-    return found
+    return sorted(settled + pending)[:limit]
 
 
 def _entry(group: _Group, row: dict[str, Any], copies_of: dict[int, list[str]], topic_titles: dict[str, str],
@@ -306,15 +386,21 @@ def collect_feeds(
 
     # Stories of several active items: each is one entry, shown by one member (its canonical
     # item, or the first of the active members in the same order if the canonical item was removed).
-    stories = shared_stories(db)
-    topics_of = item_topics(db, topics, (member["id"] for members in stories.values() for member in members))
-    groups: dict[int, _Group] = {}  # shown item id -> its story
-    in_stories: set[int] = set()
-    for members in stories.values():
-        shown = min(members, key=lambda member: (member["id"] != member["canonical_item_id"],
-                                                  canonical_key(member, rank)))
+    stories = _Stories(db)
+    ahead = {story_id: members for story_id, members in story_rows(db, stories.up_front).items()
+             if len(members) > 1}  # one active item left: an item alone
+    topics_of = item_topics(db, topics, (member["id"] for members in ahead.values() for member in members))
+
+    def shown_of(members: list[dict[str, Any]]) -> dict[str, Any]:
+        return min(members, key=lambda member: (member["id"] != member["canonical_item_id"],
+                                                canonical_key(member, rank)))
+
+    groups: dict[int, _Group] = {}  # shown item id -> what its entry is made of
+    in_ahead: set[int] = set()
+    for members in ahead.values():
+        shown = shown_of(members)
         groups[shown["id"]] = _Group.of(shown, members, topics_of, order)
-        in_stories.update(member["id"] for member in members)
+        in_ahead.update(member["id"] for member in members)
 
     # The feeds: the configured ones always, the others when an active item selects them.
     specs: dict[str, FeedSpec] = {ALL.path: ALL}
@@ -339,10 +425,10 @@ def collect_feeds(
         kinds[kind] = kind_spec(kind)
     every = [*specs.values(), *extra_sources.values(), *countries.values(), *(kinds[k] for k in kinds)]
 
-    # The shared stories each feed holds, newest first: at most ``limit`` of them can stay.
+    # The stories read up front that each feed holds, in feed order: at most ``limit`` can stay.
     shared: dict[str, list[_Candidate]] = {}
-    ranked = newest_first(_Candidate(group.shown["feed_time"], group.shown["url"], shown_id)
-                          for shown_id, group in groups.items())
+    ranked = sorted(_Candidate(group.shown["feed_time"], group.shown["url"], shown_id)
+                    for shown_id, group in groups.items())
     for candidate in ranked:
         for key in groups[candidate.item_id].keys:
             bucket = shared.setdefault(key, [])
@@ -351,16 +437,25 @@ def collect_feeds(
 
     chosen: dict[str, list[_Candidate]] = {}
     for spec in every:
-        own = _walk(db, spec, limit, in_stories)
+        own = _walk(db, spec, limit, stories, in_ahead)
         theirs = shared.get(spec.path)
-        chosen[spec.path] = newest_first(own + theirs)[:limit] if theirs else own
+        chosen[spec.path] = sorted(own + theirs)[:limit] if theirs else own
 
     # Entries, built once per item shown and shared by every feed holding it.
     shown_ids = {candidate.item_id for candidates in chosen.values() for candidate in candidates}
     rows = rows_by_id(db, shown_ids)
-    alone = [item_id for item_id in shown_ids if item_id not in groups]
-    topics_of.update(item_topics(db, topics, alone))
-    for item_id in alone:
+    placed = {stories.shown_story[item_id]: item_id for item_id in shown_ids
+              if item_id in stories.shown_story}
+    members_of = story_rows(db, placed)
+    topics_of.update(item_topics(db, topics, [
+        *(item_id for item_id in shown_ids if item_id not in groups and item_id not in stories.shown_story),
+        *(member["id"] for members in members_of.values() for member in members)]))
+    for story_id, shown_id in placed.items():
+        members = members_of[story_id]
+        shown = shown_of(members)
+        assert shown["id"] == shown_id, (story_id, shown["id"], shown_id)  # the canonical item, active
+        groups[shown_id] = _Group.of(shown, members, topics_of, order)
+    for item_id in shown_ids - groups.keys():
         groups[item_id] = _Group.of(rows[item_id], [rows[item_id]], topics_of, order)
     copies_of = copies(db, (member["id"] for item_id in shown_ids for member in groups[item_id].members))
     entries = {item_id: _entry(groups[item_id], rows[item_id], copies_of, topic_titles, source_names, rank)

@@ -27,10 +27,12 @@ from feeds.build import Elsewhere, Feed, entry_from_row
 from feeds.classify import Classifier, classify_item, item_countries
 from feeds.collect import (
     _COLUMNS,
-    _SHARED,
+    _UP_FRONT,
     _WALKS,
     ALL,
     ORDER,
+    _Stories,
+    _walk,
     collect_feeds,
     country_name,
     country_spec,
@@ -234,9 +236,11 @@ def test_every_feed_walks_its_index(archive):
         # Ordered by the index: no sort of every selected item (the URL tie-break within one feed
         # time is a sort of that time's rows only).
         assert "TEMP B-TREE FOR ORDER BY" not in plan, (section, plan)
-    # Shared stories: from the partial index of stories of several items, never a scan of items.
-    shared = plan_of(archive, _SHARED, [])
-    assert shared.startswith("SCAN s USING INDEX stories_shared") and "INDEX items_story" in shared, shared
+    # Stories of several items: from the partial index of those stories to their items' entry in a
+    # covering index; never a scan of items, no row read.
+    shared = plan_of(archive, _UP_FRONT, [])
+    assert shared.startswith("SCAN s USING INDEX stories_shared"), shared
+    assert shared.count("USING COVERING INDEX items_story_feed") == 2, shared
 
 
 def _bulk_archive(path: Path, items: int) -> sqlite_utils.Database:
@@ -277,6 +281,45 @@ def test_feed_collection_work_does_not_grow_with_the_archive(tmp_path):
     large = _steps(_bulk_archive(tmp_path / "large.db", 8000), topics)
     # Reading and sorting every item would make it 8 times the work.
     assert large < 1.5 * small, (small, large)
+
+
+def _in_pairs(db: sqlite_utils.Database) -> None:
+    """Every two items one story: the second republished an hour after the first, which shows it."""
+    rows = db.execute("SELECT id, published_utc FROM items ORDER BY id").fetchall()
+    with db.atomic():
+        for (first, published), (second, _) in zip(rows[::2], rows[1::2], strict=False):
+            later = published.replace("T12:", "T13:")
+            db.execute("UPDATE items SET story_id = ?, published = ?, published_utc = ? WHERE id = ?",
+                       [first, later, later, second])
+            db.execute("DELETE FROM stories WHERE id = ?", [second])
+            db.execute("UPDATE stories SET canonical_item_id = ?, members = 2 WHERE id = ?", [first, first])
+
+
+def _walk_steps(db: sqlite_utils.Database) -> int:
+    stories = _Stories(db)
+    assert not stories.up_front
+    count = [0]
+
+    def tick() -> int:
+        count[0] += 1
+        return 0
+
+    db.conn.set_progress_handler(tick, 100)
+    try:
+        entries = _walk(db, ALL, 10, stories, set())
+    finally:
+        db.conn.set_progress_handler(None, 100)
+    assert len(entries) == 10
+    return count[0]
+
+
+def test_a_walk_through_stories_stops_early_too(tmp_path):
+    """A walk meets a story at its newest item, and must go on until the story's entry is passed:
+    it still stops after about ``limit`` entries."""
+    small, large = _bulk_archive(tmp_path / "small.db", 1000), _bulk_archive(tmp_path / "large.db", 8000)
+    _in_pairs(small)
+    _in_pairs(large)
+    assert _walk_steps(large) < 2 * _walk_steps(small)
 
 
 # --------------------------------------------------------------------------- the feed time
