@@ -55,11 +55,11 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from presswatch import health
-from presswatch.archive import open_archive, to_utc_text, utc_now
-from presswatch.configfile import ConfigError
-from presswatch.health_feed import write_health_feed
-from presswatch.sources import Source, SourceList, load_sources
+from feeds.health import write_health_feed
+from presswatch.archive import health
+from presswatch.archive.db import open_archive, to_utc_text, utc_now
+from presswatch.config.files import ConfigError
+from presswatch.config.sources import Source, SourceList, load_sources
 
 logger = logging.getLogger("presswatch.scheduler")
 
@@ -292,7 +292,7 @@ def publish_feeds(db_path: Path, public_dir: Path, topics_path: Path, limit: int
 def check_topics(topics_path: Path) -> None:
     """Validate topics.toml when the feeds package can (ConfigError otherwise)."""
     try:
-        from feeds.topics import load_topics
+        from presswatch.config.topics import load_topics
     except ModuleNotFoundError:
         return
     load_topics(topics_path)

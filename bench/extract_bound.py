@@ -32,10 +32,10 @@ from email.utils import format_datetime
 from typing import Any
 
 from bench.site import HOST, BenchSite
-from crawler.items import Article
 from pipelines import normalizer
 from pipelines.extract import _trafilatura, extract_fields, rules_for
-from presswatch.sources import load_sources
+from pipelines.items import Article
+from presswatch.config.sources import load_sources
 
 _ARTICLE_FIELDS = {field.name for field in dataclasses.fields(Article)}
 

@@ -48,7 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pipelines import neardup  # noqa: E402
-from presswatch.archive import open_archive  # noqa: E402
+from presswatch.archive.db import open_archive  # noqa: E402
 
 GENERATOR_VERSION = 2
 DECOYS = 50
@@ -156,7 +156,7 @@ def _vm_hwm() -> int:
 def run_matches(path: Path, rounds: int = 3) -> dict[str, Any]:
     """Time fingerprinting, matching and the whole update of each sample release (first paragraph
     replaced) as a new item; medians in ms, and this process's peak RSS in MB."""
-    from presswatch.stories import StoryIndex
+    from pipelines.story_index import StoryIndex
 
     db = open_archive(path)
     index = StoryIndex(db)

@@ -40,10 +40,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import search_bench  # noqa: E402
-from feeds.classify import Classifier, classify_item, reclassify_all  # noqa: E402
 from feeds.publish import publish_feeds  # noqa: E402
-from feeds.topics import load_topics  # noqa: E402
-from presswatch.archive import open_archive, utc_now  # noqa: E402
+from pipelines.topics import Classifier, classify_item, reclassify_all  # noqa: E402
+from presswatch.archive.db import open_archive, utc_now  # noqa: E402
+from presswatch.config.topics import load_topics  # noqa: E402
 
 TOPICS = ROOT / "topics.toml"
 SOURCES = ROOT / "sources.toml"

@@ -3,7 +3,7 @@
 Generates N items into a temporary archive (the real schema, filled through
 the real triggers, so items_fts is built incrementally as a crawl builds it),
 then times a fixed set of searches, each with both sort orders, through
-`presswatch.search.search` (what `presswatch search` runs, minus start-up and
+`presswatch.archive.search.search` (what `presswatch search` runs, minus start-up and
 printing): ranking, the final rows, topics and snippets. The baseline runs the
 same searches the naive way in the same run: every match joined to items,
 ORDER BY bm25 (or published_utc) LIMIT 20.
@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from presswatch.archive import open_archive  # noqa: E402
-from presswatch.search import BM25_WEIGHTS, SearchQuery, build_filters, parse_query, search  # noqa: E402
+from presswatch.archive.db import open_archive  # noqa: E402
+from presswatch.archive.search import BM25_WEIGHTS, SearchQuery, build_filters, parse_query, search  # noqa: E402
 
 GENERATOR_VERSION = 1
 SHARES = [("migration", 0.95), ("migrants", 0.60), ("health", 0.20), ("ukraine", 0.08), ("trafficking", 0.05),

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from presswatch.conditional import not_modified
+from presswatch.http import not_modified
 
 HOST = "bench.example.org"
 PER_LISTING = 50

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from pipelines.normalize import canonical_url
-from presswatch.archive import open_archive, to_utc_text
+from presswatch.archive.db import open_archive, to_utc_text
 
 NEW, DUE, FRESH = "new", "due", "fresh"
 

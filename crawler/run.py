@@ -14,7 +14,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from crawler.spiders.source import SourceSpider
-from presswatch.sources import Source
+from presswatch.config.sources import Source
 
 # Loggers that are noise at INFO for someone watching a crawl.
 _QUIET_LOGGERS = ("scrapy", "trafilatura", "htmldate", "courlan", "py.warnings", "asyncio", "filelock")

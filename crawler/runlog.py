@@ -15,8 +15,8 @@ from typing import Any
 from scrapy import signals
 from scrapy.http import Response
 
-from crawler.signals import problem_found
-from presswatch.archive import open_archive, utc_now
+from pipelines.signals import problem_found
+from presswatch.archive.db import open_archive, utc_now
 
 logger = logging.getLogger("presswatch.run")
 

@@ -38,8 +38,8 @@ ITEM_PIPELINES = {
     "pipelines.normalizer.NormalizePipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.store.StorePipeline": 400,
-    "pipelines.stories.StoryPipeline": 450,  # near-duplicates and language versions -> stories
-    "pipelines.classify.ClassifyPipeline": 500,
+    "pipelines.stages.stories.StoryPipeline": 450,  # near-duplicates and language versions -> stories
+    "pipelines.stages.classify.ClassifyPipeline": 500,
 }
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

@@ -48,11 +48,11 @@ import pycountry
 import sqlite_utils
 
 from feeds.build import KIND_LABELS, Elsewhere, Entry, Feed, FeedSpec, entry_from_row
-from feeds.classify import item_countries
-from feeds.topics import TopicSet
-from presswatch.archive import FEED_TIME
-from presswatch.sources import KINDS
-from presswatch.stories import Rank, canonical_key
+from pipelines.story_index import Rank, canonical_key
+from pipelines.topics import item_countries
+from presswatch.archive.db import FEED_TIME
+from presswatch.config.sources import KINDS
+from presswatch.config.topics import TopicSet
 
 ALL = FeedSpec(
     path="all",

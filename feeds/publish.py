@@ -50,12 +50,12 @@ from pathlib import Path
 import sqlite_utils
 
 from feeds.build import Entry, Feed, render_atom, render_rss
-from feeds.classify import Classifier, ensure_classified
 from feeds.collect import collect_feeds
 from feeds.index import TEMPLATES, render_index
 from feeds.opml import opml_name, render_opml
-from feeds.topics import TopicSet, load_topics
-from presswatch.archive import open_archive, write_transaction
+from pipelines.topics import Classifier, ensure_classified
+from presswatch.archive.db import open_archive, write_transaction
+from presswatch.config.topics import TopicSet, load_topics
 
 logger = logging.getLogger("presswatch.publish")
 
@@ -327,7 +327,7 @@ def source_names_from(sources_path: str | Path | None) -> dict[str, str]:
     """id -> name of the sources in sources.toml (in file order); {} without a file."""
     if sources_path is None or not Path(sources_path).exists():
         return {}
-    from presswatch.sources import load_sources
+    from presswatch.config.sources import load_sources
 
     return {source.id: source.name for source in load_sources(sources_path)}
 

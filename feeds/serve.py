@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from presswatch.conditional import not_modified
+from presswatch.http import not_modified
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.items import Article
+from pipelines.items import Article
 from pipelines.normalize import content_hash, item_uid
 
 

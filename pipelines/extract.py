@@ -19,9 +19,9 @@ from lxml import html as lxml_html
 from parsel import Selector
 from scrapy.exceptions import DropItem
 
-from crawler.items import Article, FetchedPage
-from crawler.signals import report_problem
 from pipelines import workers
+from pipelines.items import Article, FetchedPage
+from pipelines.signals import report_problem
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ class ExtractPipeline:
     """FetchedPage -> Article, extraction running in the worker pool."""
 
     def __init__(self, crawler: Any):
-        from presswatch.sources import load_sources
+        from presswatch.config.sources import load_sources
 
         self.crawler = crawler
         self.sources = load_sources(crawler.settings["PRESSWATCH_SOURCES"])

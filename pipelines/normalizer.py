@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from crawler.items import Article
 from pipelines import workers
 from pipelines.dedupe import identify
+from pipelines.items import Article
 from pipelines.normalize import (
     canonical_url,
     clean_text,
@@ -111,7 +111,7 @@ class NormalizePipeline:
     """Article -> normalised Article, in the worker pool (dateparser and the country matcher cost CPU)."""
 
     def __init__(self, crawler: Any):
-        from presswatch.sources import load_sources
+        from presswatch.config.sources import load_sources
 
         self.crawler = crawler
         self.sources = load_sources(crawler.settings["PRESSWATCH_SOURCES"])

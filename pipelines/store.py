@@ -15,11 +15,11 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.items import Article, RecheckedPage
-from crawler.signals import report_problem
 from pipelines.dedupe import find_copy, prefer
+from pipelines.items import Article, RecheckedPage
 from pipelines.normalize import canonical_url
-from presswatch.archive import open_archive, to_utc_text, utc_now, write_transaction
+from pipelines.signals import report_problem
+from presswatch.archive.db import open_archive, to_utc_text, utc_now, write_transaction
 
 logger = logging.getLogger("presswatch.store")
 
@@ -183,7 +183,7 @@ class StorePipeline:
     """The last pipeline step: the archive write, and the per-run counters."""
 
     def __init__(self, crawler: Any):
-        from presswatch.sources import load_sources
+        from presswatch.config.sources import load_sources
 
         self.crawler = crawler
         self.db_path = crawler.settings["PRESSWATCH_DB"]

@@ -18,9 +18,9 @@ import gc
 import logging
 from datetime import UTC, datetime
 
-from crawler.items import Article
 from pipelines import neardup
 from pipelines.extract import ExtractionRules, extract_fields
+from pipelines.items import Article
 from pipelines.normalizer import NormalizationRules, normalize_article
 
 logger = logging.getLogger(__name__)

@@ -1,3 +1,3 @@
-from presswatch.cli import main
+from presswatch.cli.main import main
 
 main()

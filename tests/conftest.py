@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from presswatch.archive import open_archive
+from presswatch.archive.db import open_archive
 from presswatch.sample_sites.server import SampleSiteServer
 
 ROOT = Path(__file__).resolve().parent.parent

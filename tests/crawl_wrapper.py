@@ -98,7 +98,7 @@ def main() -> None:
             slow_settings(float(mode.split(":", 1)[1]))
         if mode == "crash":
             threading.Thread(target=crash_when_recorded, args=(db_path, source), daemon=True).start()
-        from presswatch.cli import main as presswatch
+        from presswatch.cli.main import main as presswatch
 
         presswatch(["crawl", *args], prog_name="presswatch")
     finally:

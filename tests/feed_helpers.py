@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
-from presswatch.archive import open_archive
+from presswatch.archive.db import open_archive
 
 
 def copy_archive(source: Path, target: Path) -> Path:

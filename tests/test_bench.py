@@ -13,7 +13,7 @@ from bench.procmem import TreeSampler, process_tree
 from bench.report import Figure, write_json
 from bench.site import PER_LISTING, BenchServer, BenchSite
 from pipelines.extract import extract_fields, rules_for
-from presswatch.sources import load_sources
+from presswatch.config.sources import load_sources
 
 
 def get(server: BenchServer, path: str, host: str, headers: dict | None = None) -> http.client.HTTPResponse:

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from presswatch.archive import open_archive
+from presswatch.archive.db import open_archive
 from presswatch.datasette_metadata import QUERIES, TABLES, metadata
 from tests.conftest import ROOT
 

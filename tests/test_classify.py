@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from crawler.items import Article
-from feeds.classify import (
+from pipelines.items import Article
+from pipelines.stages.classify import ClassifyPipeline
+from pipelines.topics import (
     Classifier,
     classify_item,
     ensure_classified,
@@ -18,9 +19,8 @@ from feeds.classify import (
     reclassify_all,
     stored_fingerprint,
 )
-from feeds.topics import TopicSet, load_topics
-from pipelines.classify import ClassifyPipeline
-from presswatch.archive import open_archive
+from presswatch.archive.db import open_archive
+from presswatch.config.topics import TopicSet, load_topics
 from tests.feed_helpers import copy_archive, insert_item
 
 TOPICS = """\

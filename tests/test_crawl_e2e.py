@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlite_utils
 
+from pipelines.story_index import canonical_key
+from presswatch.config.sources import load_sources
 from presswatch.sample_sites.server import load_content
-from presswatch.sources import load_sources
-from presswatch.stories import canonical_key
 from tests.conftest import SOURCES
 
 CONTENT = load_content()

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawler.items import Article
 from pipelines.extract import ExtractionRules, extract_fields, rules_for
+from pipelines.items import Article
 from pipelines.normalizer import normalize_article
 from pipelines.normalizer import rules_for as normalization_rules
-from presswatch.sources import load_sources
+from presswatch.config.sources import load_sources
 from tests.conftest import SOURCES
 
 PAGES = Path(__file__).parent / "pages"

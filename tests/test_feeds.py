@@ -17,12 +17,12 @@ import pytest
 from lxml import etree
 
 from feeds.build import EMPTY_FEED_DATE
-from feeds.classify import Classifier, classify_item
 from feeds.collect import country_name
 from feeds.publish import publish_feeds, render_site
-from feeds.topics import load_topics
-from presswatch.archive import open_archive
-from presswatch.sources import KINDS, load_sources
+from pipelines.topics import Classifier, classify_item
+from presswatch.archive.db import open_archive
+from presswatch.config.sources import KINDS, load_sources
+from presswatch.config.topics import load_topics
 from tests.conftest import ROOT, SOURCES
 from tests.feed_helpers import copy_archive, insert_item
 

@@ -24,7 +24,6 @@ import pytest
 import sqlite_utils
 
 from feeds.build import Elsewhere, Feed, entry_from_row
-from feeds.classify import Classifier, classify_item, item_countries
 from feeds.collect import (
     _COLUMNS,
     _UP_FRONT,
@@ -42,10 +41,11 @@ from feeds.collect import (
     topic_spec,
 )
 from feeds.publish import publish_feeds, source_names_from
-from feeds.topics import TopicSet, load_topics
-from presswatch.archive import MIGRATIONS, migrate, open_archive
-from presswatch.sources import KINDS
-from presswatch.stories import canonical_key
+from pipelines.story_index import canonical_key
+from pipelines.topics import Classifier, classify_item, item_countries
+from presswatch.archive.db import MIGRATIONS, migrate, open_archive
+from presswatch.config.sources import KINDS
+from presswatch.config.topics import TopicSet, load_topics
 from tests.conftest import ROOT, SOURCES
 from tests.feed_helpers import copy_archive, insert_item
 

@@ -8,9 +8,9 @@ import feedparser
 import pytest
 
 import scheduler as scheduler_module
-from presswatch import health
-from presswatch.health_feed import render_health_feed, write_health_feed
-from presswatch.sources import Schedule, Source
+from feeds.health import render_health_feed, write_health_feed
+from presswatch.archive import health
+from presswatch.config.sources import Schedule, Source
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 

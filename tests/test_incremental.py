@@ -10,12 +10,12 @@ import feedparser
 import pytest
 import sqlite_utils
 
+from feeds.health import write_health_feed
 from feeds.publish import publish_feeds
-from presswatch.archive import open_archive
-from presswatch.health_feed import write_health_feed
+from presswatch.archive.db import open_archive
+from presswatch.config.sources import load_sources
 from presswatch.sample_sites.changes import edition, load_changes
 from presswatch.sample_sites.server import SampleSiteServer, load_content
-from presswatch.sources import load_sources
 from tests.conftest import ROOT, SOURCES, presswatch
 
 SOURCE_LIST = load_sources(SOURCES)

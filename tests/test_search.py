@@ -20,10 +20,10 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-import presswatch.search as search_module
-from presswatch.archive import MIGRATIONS, migrate, open_archive
-from presswatch.cli import main
-from presswatch.search import QueryError, SearchQuery, check_values, parse_date, parse_query, search
+import presswatch.archive.search as search_module
+from presswatch.archive.db import MIGRATIONS, migrate, open_archive
+from presswatch.archive.search import QueryError, SearchQuery, check_values, parse_date, parse_query, search
+from presswatch.cli.main import main
 from tests.conftest import ROOT
 
 # --------------------------------------------------------------------------- the oracle

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from feeds.publish import publish_feeds
 from feeds.serve import PublicServer, resolve_path
-from presswatch.archive import open_archive
-from presswatch.cli import main
+from presswatch.archive.db import open_archive
+from presswatch.cli.main import main
 from tests.conftest import ROOT, SOURCES
 from tests.feed_helpers import insert_item
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from presswatch.configfile import ConfigError, parse_duration
-from presswatch.sources import load_sources
+from presswatch.config.files import ConfigError, parse_duration
+from presswatch.config.sources import load_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "sources.toml"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from scrapy.http import HtmlResponse, Request, XmlResponse
 
-from crawler.items import FetchedPage
 from crawler.spiders.source import SourceSpider
-from presswatch.sources import load_sources
+from pipelines.items import FetchedPage
+from presswatch.config.sources import load_sources
 from tests.conftest import SOURCES
 
 PAGES = Path(__file__).parent / "pages"

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from crawler.items import Article
 from pipelines.dedupe import identify
+from pipelines.items import Article
 from pipelines.normalize import canonical_url
 from pipelines.store import store_article
-from presswatch.archive import open_archive
-from presswatch.sources import load_sources
+from presswatch.archive.db import open_archive
+from presswatch.config.sources import load_sources
 from tests.conftest import SOURCES
 
 SOURCE_LIST = load_sources(SOURCES)

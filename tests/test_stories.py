@@ -15,13 +15,13 @@ import feedparser
 import pytest
 import sqlite_utils
 
-from feeds.classify import write_transaction
 from feeds.publish import publish_feeds
 from pipelines import neardup
-from presswatch.archive import MIGRATIONS, migrate, open_archive
+from pipelines.story_index import BOILERPLATE_MIN_ITEMS, StoryIndex, canonical_key, node_key, translation_refs
+from pipelines.topics import write_transaction
+from presswatch.archive.db import MIGRATIONS, migrate, open_archive
+from presswatch.config.sources import load_sources
 from presswatch.sample_sites.server import load_content
-from presswatch.sources import load_sources
-from presswatch.stories import BOILERPLATE_MIN_ITEMS, StoryIndex, canonical_key, node_key, translation_refs
 from tests.conftest import ROOT, SOURCES, presswatch
 from tests.feed_helpers import copy_archive, insert_item
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds.topics import Topic, fingerprint, load_topics
-from presswatch.configfile import ConfigError
+from presswatch.config.files import ConfigError
+from presswatch.config.topics import Topic, fingerprint, load_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPICS = ROOT / "topics.toml"

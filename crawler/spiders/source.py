@@ -23,11 +23,11 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 from crawler.encoding import decode_page
 from crawler.guard import OffsiteRequest
-from crawler.items import FetchedPage, RecheckedPage
 from crawler.known import DUE, FRESH, NEW, ArchiveIndex, KnownPage
-from crawler.signals import report_problem
 from pipelines.extract import select, selected_text
-from presswatch.sources import Source, load_sources
+from pipelines.items import FetchedPage, RecheckedPage
+from pipelines.signals import report_problem
+from presswatch.config.sources import Source, load_sources
 
 # Item pages go before the next listing page: the scheduler then holds one
 # listing page's links at a time instead of every link of every listing page

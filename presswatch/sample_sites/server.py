@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from presswatch.conditional import not_modified
+from presswatch.http import not_modified
 
 from . import faults as fault_pages
 from .changes import edition

@@ -24,8 +24,8 @@ from typing import Any
 
 import sqlite_utils
 
-from feeds.topics import Topic, TopicSet
-from presswatch.archive import FEED_TIME, write_transaction
+from presswatch.archive.db import FEED_TIME, write_transaction
+from presswatch.config.topics import Topic, TopicSet
 
 FINGERPRINT_KEY = "topics_fingerprint"
 

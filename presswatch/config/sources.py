@@ -17,7 +17,7 @@ import pycountry
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from presswatch.configfile import ConfigError, load_entries, parse_duration
+from presswatch.config.files import ConfigError, load_entries, parse_duration
 
 KINDS = ("press_release", "news", "story", "publication", "page")
 Kind = Literal["press_release", "news", "story", "publication", "page"]

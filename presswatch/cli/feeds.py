@@ -1,9 +1,9 @@
 """The feed commands: `presswatch publish`, `presswatch serve`, `presswatch reclassify`.
 
 presswatch/cli.py registers them on its `main` group (at its end). This module
-uses presswatch.cli's shared options, so import presswatch.cli first (the
-`presswatch` entry point does); `topics_option` also lives in feeds.options,
-which imports nothing of presswatch.cli.
+uses presswatch.cli.main's shared options, so import presswatch.cli.main first (the
+`presswatch` entry point does); `topics_option` also lives in presswatch.cli.options,
+which imports nothing of presswatch.cli.main.
 """
 
 from __future__ import annotations
@@ -14,10 +14,16 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from feeds.options import public_option, topics_option
-from presswatch.cli import config_errors, db_option, sources_option
+from presswatch.cli.options import (
+    base_url_option,
+    config_errors,
+    db_option,
+    public_option,
+    sources_option,
+    topics_option,
+)
 
-__all__ = ["publish", "reclassify", "serve", "topics_option", "public_option"]
+__all__ = ["publish", "reclassify", "serve"]
 
 
 @click.command()
@@ -27,9 +33,7 @@ __all__ = ["publish", "reclassify", "serve", "topics_option", "public_option"]
 @public_option
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True,
               help="Entries per feed (the newest).")
-@click.option("--base-url", default="http://127.0.0.1:8000/", envvar="PRESSWATCH_BASE_URL", show_default=True,
-              help="Where the public directory is served: feeds carry absolute links to themselves "
-                   "(env PRESSWATCH_BASE_URL).")
+@base_url_option
 @config_errors
 def publish(db_path: Path, topics_path: Path, sources_path: Path, public_dir: Path, limit: int,
             base_url: str) -> None:
@@ -55,8 +59,8 @@ def publish(db_path: Path, topics_path: Path, sources_path: Path, public_dir: Pa
     for line in report.lines():
         click.echo(line)
     # The monitor's own feed: source health changes and withdrawn releases.
-    from presswatch.archive import open_archive
-    from presswatch.health_feed import write_health_feed
+    from feeds.health import write_health_feed
+    from presswatch.archive.db import open_archive
 
     db = open_archive(db_path)
     try:
@@ -112,9 +116,9 @@ def reclassify(db_path: Path, topics_path: Path) -> None:
     Example:
         presswatch reclassify --topics topics.toml --db data/presswatch.db
     """
-    from feeds.classify import Classifier, reclassify_all
-    from feeds.topics import load_topics
-    from presswatch.archive import open_archive
+    from pipelines.topics import Classifier, reclassify_all
+    from presswatch.archive.db import open_archive
+    from presswatch.config.topics import load_topics
 
     topics = load_topics(topics_path)
     db = open_archive(db_path)

@@ -50,7 +50,7 @@ import sqlite_utils
 from pipelines import neardup
 from pipelines.normalize import canonical_url
 
-logger = logging.getLogger("presswatch.stories")
+logger = logging.getLogger("pipelines.story_index")
 
 NEAR_DUPLICATE, TRANSLATION = "near_duplicate", "translation"
 # A paragraph in this many items of one source is boilerplate of that source.
@@ -164,7 +164,7 @@ class StoryIndex:
     """Story membership kept in the archive: fingerprints, LSH bands, links, stories.
 
     Every method that writes expects to run inside the caller's write
-    transaction (`presswatch.archive.write_transaction`).
+    transaction (`presswatch.archive.db.write_transaction`).
     """
 
     def __init__(self, db: sqlite_utils.Database, rank: Rank = _no_rank, threshold_: float | None = None):
@@ -483,7 +483,7 @@ class StoryIndex:
     def catch_up(self, limit: int = 1000) -> tuple[int, bool]:
         """Bring up to ``limit`` unfingerprinted items into their stories (one transaction each);
         how many, and whether more are left (`presswatch stories --rebuild` does them all)."""
-        from presswatch.archive import write_transaction
+        from presswatch.archive.db import write_transaction
 
         pending = self.unindexed(limit + 1)
         for item_id in pending[:limit]:
@@ -497,7 +497,7 @@ class StoryIndex:
         Keeps the translation refs (they come from the pages, which are not stored). Runs in
         batches of ``batch`` items, each its own transaction; returns counts.
         """
-        from presswatch.archive import write_transaction
+        from presswatch.archive.db import write_transaction
 
         with write_transaction(self.db):
             for table in ("source_paragraphs", "lsh_bands", "item_signatures"):

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from presswatch.archive import open_archive, write_transaction
-from presswatch.cli import config_errors, db_option, load, sources_option
-from presswatch.stories import StoryIndex, set_threshold, threshold
+from pipelines.story_index import StoryIndex, set_threshold, threshold
+from presswatch.archive.db import open_archive, write_transaction
+from presswatch.cli.options import config_errors, db_option, load, sources_option
 
 
 @click.command()

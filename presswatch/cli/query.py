@@ -22,10 +22,9 @@ import click
 import sqlite_utils
 from tabulate import tabulate
 
-from feeds.options import topics_option
-from presswatch.archive import SCHEMA_VERSION, open_archive, schema_version
-from presswatch.cli import config_errors, db_option
-from presswatch.search import (
+from pipelines.story_index import story_of
+from presswatch.archive.db import SCHEMA_VERSION, open_archive, schema_version
+from presswatch.archive.search import (
     DEFAULT_CANDIDATES,
     MARK_END,
     MARK_START,
@@ -35,8 +34,8 @@ from presswatch.search import (
     check_values,
     normalize_country,
 )
-from presswatch.search import search as run_search
-from presswatch.stories import story_of
+from presswatch.archive.search import search as run_search
+from presswatch.cli.options import config_errors, db_option, topics_option
 
 __all__ = ["browse", "search", "show", "stats"]
 
@@ -87,7 +86,7 @@ def _mark(text: str | None) -> str:
 
 def known_topics(topics_path: Path) -> set[str]:
     """The topic ids of topics.toml (none if the file does not exist)."""
-    from feeds.topics import load_topics
+    from presswatch.config.topics import load_topics
 
     if not Path(topics_path).is_file():
         return set()

@@ -20,7 +20,7 @@ import sqlite_utils
 from feedgen.feed import FeedGenerator
 
 from feeds.publish import write_atomically
-from presswatch import health
+from presswatch.archive import health
 
 FEED_NAME = "health.atom"
 FEED_ID = "tag:presswatch,2024:health"

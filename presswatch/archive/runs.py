@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlite_utils
 
-from presswatch.sources import SourceList
+from presswatch.config.sources import SourceList
 
 
 def last_run_id(db: sqlite_utils.Database) -> int:

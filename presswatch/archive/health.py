@@ -25,7 +25,7 @@ runs still going are ignored.
 `evaluate` and the helpers above it are pure (rows in, verdict out). Below
 them, the archive side: reading a source's history, storing its state in
 ``source_health`` and each change of state in ``health_events`` (which the
-health feed, `presswatch.health_feed`, publishes).
+health feed, `feeds.health`, publishes).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from typing import Any
 
 import sqlite_utils
 
-from presswatch.archive import to_utc_text, write_transaction
+from presswatch.archive.db import to_utc_text, write_transaction
 
 OK, DEGRADED, UNKNOWN = "ok", "degraded", "unknown"
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.items import Article, RecheckedPage
 from pipelines import neardup, workers
+from pipelines.items import Article, RecheckedPage
 from pipelines.normalize import canonical_url
-from presswatch.archive import open_archive, write_transaction
-from presswatch.stories import StoryIndex, translation_refs
+from pipelines.story_index import StoryIndex, translation_refs
+from presswatch.archive.db import open_archive, write_transaction
 
-logger = logging.getLogger("presswatch.stories")
+logger = logging.getLogger("pipelines.story_index")
 
 STORY_OUTCOMES = ("new", "updated")
 CATCH_UP = 1000  # unfingerprinted archived items handled when a crawl starts
@@ -29,7 +29,7 @@ class StoryPipeline:
     """Keeps stories current during a crawl."""
 
     def __init__(self, crawler: Any):
-        from presswatch.sources import load_sources
+        from presswatch.config.sources import load_sources
 
         self.crawler = crawler
         self.db_path = crawler.settings["PRESSWATCH_DB"]

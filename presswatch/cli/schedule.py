@@ -6,7 +6,6 @@ foreground; `status` prints each source's last run, last new item and health.
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,29 +13,19 @@ from typing import Any
 import click
 from tabulate import tabulate
 
-from presswatch.archive import open_archive
-from presswatch.cli import PROJECT_ROOT, config_errors, db_option, load, sources_option
-from presswatch.configfile import parse_duration
-from presswatch.sources import SourceList
-
-
-def _scheduler_module() -> Any:
-    """The top-level `scheduler` module (pyproject: py-modules = ["scheduler"])."""
-    try:
-        import scheduler
-    except ModuleNotFoundError as exc:
-        if exc.name != "scheduler":
-            raise
-        # An editable install made before scheduler.py existed does not map it yet
-        # (reinstall: `make install`); it sits next to the presswatch package.
-        sys.path.append(str(PROJECT_ROOT))
-        import scheduler
-    return scheduler
-
-
-def _default_topics() -> Path:
-    here = Path("topics.toml")
-    return here if here.exists() else PROJECT_ROOT / "topics.toml"
+import scheduler
+from presswatch.archive.db import open_archive
+from presswatch.cli.options import (
+    base_url_option,
+    config_errors,
+    db_option,
+    load,
+    public_option,
+    sources_option,
+    topics_option,
+)
+from presswatch.config.files import parse_duration
+from presswatch.config.sources import SourceList
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: Any) -> timedelta:
@@ -52,15 +41,10 @@ def _duration(ctx: click.Context, param: click.Parameter, value: Any) -> timedel
 @click.command()
 @db_option
 @sources_option
-@click.option("--public", "public_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("public"), envvar="PRESSWATCH_PUBLIC", show_default=True,
-              help="Where the feeds and health.atom are published (env PRESSWATCH_PUBLIC).")
-@click.option("--topics", "topics_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=_default_topics, envvar="PRESSWATCH_TOPICS", show_default="topics.toml",
-              help="The topic list (env PRESSWATCH_TOPICS).")
+@public_option
+@topics_option
 @click.option("--no-publish", is_flag=True, help="Do not publish the topic feeds (health.atom still is).")
-@click.option("--base-url", default="http://127.0.0.1:8000/", envvar="PRESSWATCH_BASE_URL", show_default=True,
-              help="Where the public directory is served (env PRESSWATCH_BASE_URL).")
+@base_url_option
 @click.option("--mirror", metavar="URL", help="Crawl every site from this mirror (the sample sites), "
               "e.g. http://127.0.0.1:8765.")
 @click.option("--max-crawls", type=click.IntRange(1, 64), default=2, show_default=True,
@@ -102,25 +86,24 @@ def schedule(db_path: Path, sources_path: Path, public_dir: Path, topics_path: P
         presswatch schedule --db data/presswatch.db --public public --log-dir logs
         presswatch schedule --mirror http://127.0.0.1:8765   # on the sample sites
     """
-    scheduler_module = _scheduler_module()
     options: dict[str, Any] = {"crawl_command": crawl_command} if crawl_command else {}
-    config = scheduler_module.SchedulerConfig(
+    config = scheduler.SchedulerConfig(
         db_path=db_path, sources_path=sources_path, topics_path=None if no_publish else topics_path,
         public_dir=public_dir, log_dir=log_dir, mirror=mirror, base_url=base_url, max_crawls=max_crawls,
         crawl_timeout=crawl_timeout, grace=grace, publish_every=publish_every, keep_logs=keep_logs,
         crawl_workers=crawl_workers, **options,
     )
-    runner = scheduler_module.Scheduler(config)  # ConfigError: one line, exit 1
-    scheduler_module.setup_logging(log_dir)
+    runner = scheduler.Scheduler(config)  # ConfigError: one line, exit 1
+    scheduler.setup_logging(log_dir)
     try:
         runner.run_forever()
-    except scheduler_module.SchedulerError as exc:
+    except scheduler.SchedulerError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 def status_rows(db: Any, sources: SourceList) -> list[dict[str, Any]]:
     """One row per configured source: last run, last new item, health state and why."""
-    from presswatch import health
+    from presswatch.archive import health
 
     last_runs = {
         row["source"]: row

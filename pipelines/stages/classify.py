@@ -17,8 +17,9 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.items import Article
-from feeds.classify import (
+from pipelines import workers
+from pipelines.items import Article
+from pipelines.topics import (
     Classifier,
     classify_item,
     ensure_classified,
@@ -27,10 +28,9 @@ from feeds.classify import (
     read_item,
     store_topics,
 )
-from feeds.topics import default_topics, load_topics
-from pipelines import workers
-from presswatch.archive import open_archive, write_transaction
-from presswatch.configfile import ConfigError
+from presswatch.archive.db import open_archive, write_transaction
+from presswatch.config.files import ConfigError
+from presswatch.config.topics import default_topics, load_topics
 
 logger = logging.getLogger("presswatch.classify")
 

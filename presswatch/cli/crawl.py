@@ -1,79 +1,26 @@
-"""The `presswatch` command line.
-
-Every command takes --db (the archive, env PRESSWATCH_DB) and, where it needs
-the source list, --sources (env PRESSWATCH_SOURCES).
-"""
+"""The crawl commands: `crawl`, `demo`, `sample-sites`, `sources` and `diff`."""
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 from tabulate import tabulate
 
-from feeds.options import public_option, topics_option
-from presswatch.archive import DEFAULT_DB, open_archive
-from presswatch.configfile import ConfigError
-from presswatch.sources import SourceList, load_sources
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def default_sources() -> Path:
-    """sources.toml in the current directory, else the one shipped with presswatch."""
-    here = Path("sources.toml")
-    return here if here.exists() else PROJECT_ROOT / "sources.toml"
+from presswatch.archive.db import open_archive
+from presswatch.cli.options import (
+    base_url_option,
+    config_errors,
+    db_option,
+    load,
+    public_option,
+    sources_option,
+    topics_option,
+)
 
 
-def db_option(command: Callable) -> Callable:
-    return click.option(
-        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
-        envvar="PRESSWATCH_DB", show_default=True, help="The SQLite archive (env PRESSWATCH_DB).",
-    )(command)
-
-
-def sources_option(command: Callable) -> Callable:
-    return click.option(
-        "--sources", "sources_path", type=click.Path(dir_okay=False, path_type=Path),
-        default=default_sources, envvar="PRESSWATCH_SOURCES", show_default="sources.toml",
-        help="The source list (env PRESSWATCH_SOURCES).",
-    )(command)
-
-
-def config_errors(command: Callable) -> Callable:
-    """Turn a ConfigError into click's one-line 'Error: ...' and exit status 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper
-
-
-def load(sources_path: Path) -> SourceList:
-    return load_sources(sources_path)
-
-
-@click.group()
-@click.version_option(package_name="presswatch")
-def main() -> None:
-    """presswatch: crawl IOM press releases and publications into a searchable SQLite archive.
-
-    \b
-    Example, on the bundled sample sites (no internet needed):
-        presswatch demo
-    """
-
-
-@main.command()
+@click.command()
 @click.argument("source_ids", nargs=-1, metavar="[SOURCE]...")
 @db_option
 @sources_option
@@ -104,7 +51,7 @@ def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, topics
         presswatch crawl --mirror http://127.0.0.1:8765   # the sample sites
     """
     from crawler.run import crawl_settings, run_crawl
-    from presswatch.runs import last_run_id
+    from presswatch.archive.runs import last_run_id
 
     sources = load(sources_path)
     selected = sources.select(source_ids)
@@ -130,7 +77,7 @@ def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, topics
 
 def print_crawl_summary(db_path: Path, before: int) -> list[str]:
     """Print the runs recorded after run id ``before``; return the sources whose run failed."""
-    from presswatch.runs import problems_of, runs_since
+    from presswatch.archive.runs import problems_of, runs_since
 
     db = open_archive(db_path)
     runs = runs_since(db, before)
@@ -161,7 +108,7 @@ def print_crawl_summary(db_path: Path, before: int) -> list[str]:
     return failed
 
 
-@main.command(name="sources")
+@click.command(name="sources")
 @db_option
 @sources_option
 @config_errors
@@ -172,7 +119,7 @@ def sources_command(db_path: Path, sources_path: Path) -> None:
     Example:
         presswatch sources --db data/presswatch.db
     """
-    from presswatch.runs import source_overview
+    from presswatch.archive.runs import source_overview
 
     sources = load(sources_path)
     db = open_archive(db_path)
@@ -180,7 +127,7 @@ def sources_command(db_path: Path, sources_path: Path) -> None:
     click.echo(tabulate(rows, headers="keys"))
 
 
-@main.command()
+@click.command()
 @click.argument("ref", metavar="ID")
 @db_option
 @click.option("--from", "from_version", type=click.IntRange(min=1), default=None,
@@ -195,7 +142,7 @@ def diff(ref: str, db_path: Path, from_version: int | None, to_version: int | No
         presswatch diff https://www.iom.int/news/some-release
         presswatch diff 42 --from 1 --to 3
     """
-    from presswatch.versions import diff_versions, find_item, item_versions
+    from presswatch.archive.versions import diff_versions, find_item, item_versions
 
     db = open_archive(db_path)
     item = find_item(db, ref)
@@ -212,7 +159,7 @@ def diff(ref: str, db_path: Path, from_version: int | None, to_version: int | No
     click.echo(diff_versions(versions[oldest - 1], versions[newest - 1]), nl=False)
 
 
-@main.command(name="sample-sites")
+@click.command(name="sample-sites")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="Port on 127.0.0.1 (0: any free port).")
 @click.option("--edition", type=click.Choice(["1", "2"]), default="1", show_default=True,
@@ -240,15 +187,14 @@ def sample_sites(port: int, edition: str) -> None:
     server.serve_forever()
 
 
-@main.command()
+@click.command()
 @db_option
 @sources_option
 @topics_option
 @public_option
 @click.option("--port", type=click.IntRange(0, 65535), default=0,
               help="Port for the sample sites (default: any free port).")
-@click.option("--base-url", default="http://127.0.0.1:8000/", show_default=True,
-              help="Where the public directory will be served (`presswatch serve` answers there).")
+@base_url_option
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's own log lines too.")
 @config_errors
 def demo(db_path: Path, sources_path: Path, topics_path: Path, public_dir: Path, port: int, base_url: str,
@@ -261,10 +207,10 @@ def demo(db_path: Path, sources_path: Path, topics_path: Path, public_dir: Path,
         presswatch serve --public public      # then subscribe to http://127.0.0.1:8000/feeds.opml
     """
     from crawler.run import crawl_settings, run_crawl
+    from feeds.health import write_health_feed
     from feeds.publish import publish_feeds
-    from feeds.topics import load_topics
-    from presswatch.health_feed import write_health_feed
-    from presswatch.runs import last_run_id
+    from presswatch.archive.runs import last_run_id
+    from presswatch.config.topics import load_topics
     from presswatch.sample_sites.server import SampleSiteServer
 
     sources = load(sources_path)
@@ -299,29 +245,3 @@ def demo(db_path: Path, sources_path: Path, topics_path: Path, public_dir: Path,
         f"Browse it:  presswatch browse --db {db_path}\n"
         f"SQL:        sqlite3 {db_path} 'select title, published from items order by published_utc desc'"
     )
-
-from feeds.cli import publish, reclassify, serve  # noqa: E402
-
-main.add_command(publish)
-main.add_command(serve)
-main.add_command(reclassify)
-
-from presswatch.query_cli import browse, search, show, stats  # noqa: E402
-
-main.add_command(search)
-main.add_command(show)
-main.add_command(stats)
-main.add_command(browse)
-
-from presswatch.schedule_cli import schedule, status  # noqa: E402
-
-main.add_command(schedule)
-main.add_command(status)
-
-from presswatch.stories_cli import stories  # noqa: E402
-
-main.add_command(stories)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main(prog_name=os.path.basename(sys.argv[0]))

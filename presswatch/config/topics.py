@@ -22,8 +22,8 @@ from typing import Annotated, Any
 import pycountry
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from presswatch.configfile import ConfigError, load_entries
-from presswatch.sources import Kind
+from presswatch.config.files import ConfigError, load_entries
+from presswatch.config.sources import Kind
 
 # Part of the classification fingerprint: bump it when the matching rules in
 # classify.py change, so every archive is reclassified once with the new code.

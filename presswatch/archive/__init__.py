@@ -1,0 +1,1 @@
+"""presswatch/archive."""

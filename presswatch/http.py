@@ -1,0 +1,47 @@
+"""HTTP primitives every server and client of presswatch shares.
+
+HTTP dates (RFC 9110 §5.6.7) both ways, and conditional requests (§13): does a
+GET deserve 304 Not Modified? Used by `presswatch serve` (feed readers poll),
+the sample sites, the benchmark site, retries and the crawl's validators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+
+def http_date(moment: datetime) -> str:
+    """``moment`` as an HTTP date (``Sun, 06 Nov 1994 08:49:37 GMT``)."""
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """An HTTP date as an aware datetime (UTC when it names no zone); None when unreadable."""
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def not_modified(headers: Mapping[str, str] | object, etag: str, last_modified: datetime | None) -> bool:
+    """True when the request's validators match the current ``etag`` / ``last_modified``.
+
+    If-None-Match wins over If-Modified-Since; it uses the weak comparison
+    (``W/"x"`` matches ``"x"``). An unreadable date never matches.
+    """
+    if_none_match = headers.get("If-None-Match")  # type: ignore[attr-defined]
+    if if_none_match is not None:
+        tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+        return "*" in tags or etag in tags
+    if_modified_since = headers.get("If-Modified-Since")  # type: ignore[attr-defined]
+    if not if_modified_since or last_modified is None:
+        return False
+    since = parse_http_date(if_modified_since)
+    if since is None:
+        return False
+    return last_modified.replace(microsecond=0) <= since
