@@ -1,6 +1,6 @@
 # Two entry points, each sets up its own virtual environment from a fresh clone:
 #   make demo   serve the bundled sample sites, crawl them all, report what was archived
-#   make test   lint and run the test suite
+#   make test   lint (ruff, then mypy on the packages) and run the test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: $(STAMP) lint
 	$(BIN)/pytest
@@ -30,4 +31,4 @@ bench: $(STAMP)
 	bench/run
 
 clean:
-	rm -rf $(VENV) data public logs .pytest_cache
+	rm -rf $(VENV) data public logs .pytest_cache .mypy_cache

@@ -1,5 +1,10 @@
 """presswatch's scheduler: crawl every enabled source on its schedule, publish, watch health.
 
+The floor above feeds: it drives the others. Crontab semantics live in
+presswatch/config/cron.py, child-process control in crawler/process.py, orphaned
+and missing crawl_runs rows in presswatch/archive/runs.py, the publishing thread
+in feeds/publisher.py; this module holds the `Scheduler` that ties them.
+
 `presswatch schedule` runs it in the foreground (docs/scheduler.md has a
 systemd unit). What it does:
 
@@ -18,7 +23,7 @@ systemd unit). What it does:
   never got as far as recording one, the scheduler records the row itself.
   Rows left ``running`` by a dead process (a crash while no scheduler ran) are
   marked failed at start and then every ``publish_every``.
-- After each run the source's health is judged (presswatch/health.py); a change
+- After each run the source's health is judged (presswatch/archive/health.py); a change
   of state goes to ``health_events`` and ``public/health.atom``.
 - After every run that archived something, the feeds are published
   (feeds.publish, in this process, one publish at a time), and once every
@@ -42,24 +47,52 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+import sqlite_utils
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from crawler.process import (
+    SHUTDOWN,
+    TIMEOUT,
+    crawl_log_path,
+    describe_exit,
+    kill_group,
+    last_line,
+    pid_alive,
+    prune_logs,
+    start_crawl,
+    supervise,
+)
 from feeds.health import write_health_feed
+from feeds.notify import notify_after_publish
+from feeds.publish import publish_feeds
+from feeds.publisher import Publisher
 from presswatch.archive import health
-from presswatch.archive.db import open_archive, to_utc_text, utc_now
+from presswatch.archive.db import open_archive
+from presswatch.archive.outcomes import RunStatus
+from presswatch.archive.runs import (
+    amend_run,
+    last_run_id,
+    last_successful_starts,
+    record_run,
+    recover_orphaned_runs,
+    run_of_process,
+    running_pids,
+)
+from presswatch.archive.times import to_utc_text, utc_now
+from presswatch.config.cron import source_trigger
 from presswatch.config.files import ConfigError
+from presswatch.config.paths import DEFAULT_BASE_URL, DEFAULT_PUBLIC
 from presswatch.config.sources import Source, SourceList, load_sources
+from presswatch.config.subscriptions import load_subscriptions
+from presswatch.config.topics import load_topics
 
 logger = logging.getLogger("presswatch.scheduler")
 
@@ -67,12 +100,10 @@ DEFAULT_MAX_CRAWLS = 2
 DEFAULT_CRAWL_TIMEOUT = 3600.0  # seconds
 DEFAULT_GRACE = 30.0  # seconds between SIGTERM and SIGKILL
 DEFAULT_PUBLISH_EVERY = timedelta(hours=1)
-DEFAULT_BASE_URL = "http://127.0.0.1:8000/"
 DEFAULT_KEEP_LOGS = 200  # crawl logs kept per source
-POLL_SECONDS = 0.2  # how often a waiting job looks at its crawl
 
 # crawl_runs status of a crawl the scheduler had to stop, by why it stopped it.
-_STOPPED_STATUS = {"shutdown": "interrupted", "timeout": "timed_out"}
+_STOPPED_STATUS = {SHUTDOWN: RunStatus.INTERRUPTED, TIMEOUT: RunStatus.TIMED_OUT}
 
 
 class SchedulerError(Exception):
@@ -88,7 +119,7 @@ class SchedulerConfig:
     db_path: Path
     sources_path: Path
     topics_path: Path | None = None  # None: feeds are not published
-    public_dir: Path = Path("public")
+    public_dir: Path = DEFAULT_PUBLIC
     log_dir: Path = Path("logs")
     mirror: str | None = None
     base_url: str = DEFAULT_BASE_URL
@@ -101,6 +132,7 @@ class SchedulerConfig:
     crawl_command: Sequence[str] = field(default_factory=default_crawl_command)
     keep_logs: int = DEFAULT_KEEP_LOGS
     thresholds: health.Thresholds = health.DEFAULT_THRESHOLDS
+    subscriptions_path: Path | None = None  # None: no digests or alerts (`presswatch notify`)
 
     def __post_init__(self) -> None:
         if self.max_crawls < 1:
@@ -110,68 +142,6 @@ class SchedulerConfig:
 
 
 # ---------------------------------------------------------------- triggers
-
-_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab numbering: 0 = Sunday
-
-
-def _crontab_day(token: str, expr: str) -> int:
-    token = token.strip().lower()
-    if token.isdigit() and 0 <= int(token) <= 7:
-        return int(token)
-    if token in _DAY_NAMES:
-        return _DAY_NAMES.index(token)
-    raise ConfigError(f"cron {expr!r}: {token!r} is not a day of the week (0-7 or sun-sat)")
-
-
-def crontab_weekdays(field_text: str, expr: str = "") -> str:
-    """A crontab day-of-week field (0 and 7 = Sunday) as APScheduler 3 day names.
-
-    APScheduler 3's `CronTrigger.from_crontab` counts 0 as Monday, so "1-5"
-    would mean Tuesday to Saturday there; crontab means Monday to Friday.
-    """
-    if field_text == "*":
-        return "*"
-    days: set[int] = set()
-    for part in field_text.split(","):
-        span, _, step_text = part.partition("/")
-        try:
-            step = int(step_text) if step_text else 1
-        except ValueError:
-            raise ConfigError(f"cron {expr!r}: bad step {step_text!r}") from None
-        if step < 1:
-            raise ConfigError(f"cron {expr!r}: bad step {step_text!r}")
-        if span == "*":
-            low, high = 0, 6
-        elif "-" in span:
-            first, last = span.split("-", 1)
-            low, high = _crontab_day(first, expr), _crontab_day(last, expr)
-            if high == 0 and last.strip() != "0":
-                high = 7
-        else:
-            low = high = _crontab_day(span, expr)
-            if step_text:
-                high = 6
-        if low > high:
-            raise ConfigError(f"cron {expr!r}: range {span!r} runs backwards")
-        days.update(day % 7 for day in range(low, high + 1, step))
-    if len(days) == 7:
-        return "*"
-    return ",".join(_DAY_NAMES[day][:3] for day in sorted(days))
-
-
-def source_trigger(source: Source, *, jitter: bool = True) -> BaseTrigger:
-    """The APScheduler trigger of a source's schedule (cron times in the source's timezone)."""
-    schedule = source.schedule
-    jitter_seconds = int(schedule.jitter.total_seconds()) if jitter else 0
-    if schedule.every is not None:
-        return IntervalTrigger(seconds=schedule.every.total_seconds(), timezone=UTC,
-                               jitter=jitter_seconds or None)
-    assert schedule.cron is not None
-    minute, hour, day, month, weekday = schedule.cron.split()
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month,
-                       day_of_week=crontab_weekdays(weekday, schedule.cron),
-                       timezone=ZoneInfo(source.timezone), jitter=jitter_seconds or None)
-
 
 def next_due(source: Source, last_ok: datetime | None) -> datetime | None:
     """When the run after ``last_ok`` (the start of the last successful run) was due.
@@ -193,162 +163,6 @@ def is_overdue(source: Source, last_ok: datetime | None, now: datetime) -> bool:
     return due is None or due <= now
 
 
-# ---------------------------------------------------------------- processes
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Is ``pid`` a running presswatch crawl on this host?"""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return True
-    try:
-        cmdline = (proc / str(pid) / "cmdline").read_bytes()
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True
-    # A zombie has no command line; a reused pid belongs to something else.
-    return b"presswatch" in cmdline or b"crawl" in cmdline
-
-
-def describe_exit(returncode: int) -> str:
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"was killed by {name}"
-    if returncode == 0:
-        return "exited"
-    return f"exited with status {returncode}"
-
-
-def _last_line(path: Path, limit: int = 300) -> str:
-    try:
-        with path.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - 4096))
-            lines = [line.strip() for line in handle.read().decode("utf-8", "replace").splitlines()]
-    except OSError:
-        return ""
-    lines = [line for line in lines if line]
-    return lines[-1][:limit] if lines else ""
-
-
-def recover_orphaned_runs(db: Any, *, keep: Collection[int] = (),
-                          alive: Callable[[int | None], bool] = pid_alive,
-                          now: str | None = None) -> list[dict[str, Any]]:
-    """Mark crawl_runs rows left ``running`` by a process that is gone as failed; return them."""
-    recovered = []
-    for row in list(db.query("SELECT id, source, pid, started FROM crawl_runs WHERE status = 'running'")):
-        if row["pid"] in keep or alive(row["pid"]):
-            continue
-        reason = f"crawl process {row['pid']} died without finishing its run"
-        cursor = db.execute(
-            "UPDATE crawl_runs SET status = 'failed', reason = ?, finished = ? "
-            "WHERE id = ? AND status = 'running'",
-            [reason, now or utc_now(), row["id"]],
-        )
-        if cursor.rowcount:
-            recovered.append({**row, "reason": reason})
-    return recovered
-
-
-def last_successful_starts(db: Any) -> dict[str, datetime]:
-    """source -> start of its newest run that went through (status ok or degraded)."""
-    return {
-        row["source"]: datetime.fromisoformat(row["started"])
-        for row in db.query(
-            "SELECT source, MAX(started) AS started FROM crawl_runs "
-            "WHERE status IN ('ok', 'degraded') GROUP BY source"
-        )
-    }
-
-
-# ---------------------------------------------------------------- publishing
-
-
-def publish_feeds(db_path: Path, public_dir: Path, topics_path: Path, limit: int = 50, **options: Any) -> Any:
-    """feeds.publish.publish_feeds, imported when first needed; a warning if it is missing."""
-    try:
-        from feeds.publish import publish_feeds as publish
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("feeds", "feeds.publish"):
-            raise
-        logger.warning("feeds.publish is not available (%s): feeds not published", exc)
-        return None
-    return publish(db_path, public_dir, topics_path, limit, **options)
-
-
-def check_topics(topics_path: Path) -> None:
-    """Validate topics.toml when the feeds package can (ConfigError otherwise)."""
-    try:
-        from presswatch.config.topics import load_topics
-    except ModuleNotFoundError:
-        return
-    load_topics(topics_path)
-
-
-class Publisher:
-    """One thread that publishes when asked; requests that arrive meanwhile make one more publish."""
-
-    def __init__(self, publish: Callable[[list[str]], None]):
-        self._publish = publish
-        self._cond = threading.Condition()
-        self._reasons: list[str] = []
-        self._closed = False
-        self._lock = threading.Lock()  # never two publishes at once
-        self._thread = threading.Thread(target=self._loop, name="publisher", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def request(self, reason: str) -> None:
-        with self._cond:
-            if not self._closed:
-                self._reasons.append(reason)
-                self._cond.notify()
-
-    def publish_now(self, reasons: list[str]) -> None:
-        with self._lock:
-            try:
-                self._publish(reasons)
-            except ConfigError as exc:  # topics.toml broken since the start: one line
-                logger.error("publishing failed (%s): %s", "; ".join(reasons), exc)
-            except Exception:
-                logger.exception("publishing failed (%s)", "; ".join(reasons))
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._reasons and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    if self._reasons:
-                        logger.info("shutting down: skipped a pending publish (%s)", "; ".join(self._reasons))
-                    return
-                reasons, self._reasons = self._reasons, []
-            self.publish_now(reasons)
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-
 # ---------------------------------------------------------------- the scheduler
 
 
@@ -364,7 +178,9 @@ class Scheduler:
         for source in self.enabled:
             source_trigger(source)  # a cron day this scheduler cannot read: refuse now
         if config.topics_path is not None:
-            check_topics(config.topics_path)
+            load_topics(config.topics_path)  # ConfigError: refuse to start
+        if config.subscriptions_path is not None:
+            load_subscriptions(config.subscriptions_path)  # ConfigError: refuse to start
         self._stopping = threading.Event()
         self._signalled = False  # set by the signal handler: a plain flag, no lock
         self._kill_now = threading.Event()
@@ -391,7 +207,7 @@ class Scheduler:
         now = datetime.now(UTC)
         db = open_archive(config.db_path)
         try:
-            for row in recover_orphaned_runs(db):
+            for row in recover_orphaned_runs(db, alive=pid_alive):
                 logger.warning("%s: run %d: %s; marked failed", row["source"], row["id"], row["reason"])
             last_ok = last_successful_starts(db)
             with self._health_lock:
@@ -541,25 +357,14 @@ class Scheduler:
             args += ["--workers", str(config.crawl_workers)]
         return args
 
-    def _log_path(self, source_id: str, started: datetime) -> Path:
-        folder = Path(self.config.log_dir).resolve() / source_id
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = started.strftime("%Y%m%dT%H%M%SZ")
-        path = folder / f"{stamp}.log"
-        number = 1
-        while path.exists():
-            number += 1
-            path = folder / f"{stamp}-{number}.log"
-        return path
-
     def crawl(self, source_id: str) -> dict[str, Any] | None:
         """Run one crawl of ``source_id`` in a child process; return its finished crawl_runs row."""
         config = self.config
         started = datetime.now(UTC)
-        log_path = self._log_path(source_id, started)
+        log_path = crawl_log_path(Path(self.config.log_dir), source_id, started)
         db = open_archive(config.db_path)
         try:
-            before = db.execute("SELECT COALESCE(MAX(id), 0) FROM crawl_runs").fetchone()[0]
+            before = last_run_id(db)
         finally:
             db.close()
         args = self.crawl_args(source_id, log_path)
@@ -567,111 +372,64 @@ class Scheduler:
             if self._stop_requested():
                 return None
             try:
-                with log_path.open("ab") as output:  # the child's stdout and stderr (tracebacks)
-                    child = subprocess.Popen(
-                        args, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                        start_new_session=True,  # its own process group: signals reach it alone
-                    )
+                child = start_crawl(args, log_path)
             except OSError as exc:
-                return self._own_row(source_id, started, None, log_path, "failed",
+                return self._own_row(source_id, started, None, log_path, RunStatus.FAILED,
                                      f"the crawl process could not start: {exc}")
             self._children[source_id] = child
         logger.info("%s: crawl started (pid %d), log %s", source_id, child.pid, log_path)
         try:
-            returncode, why = self._wait(source_id, child)
+            returncode, why = supervise(child, source_id, timeout=config.crawl_timeout, grace=config.grace,
+                                        stop_requested=self._stop_requested, kill_now=self._kill_now.is_set)
             if returncode != 0:
-                _kill_group(child.pid)  # leftovers of a crashed crawl (extraction workers)
+                kill_group(child.pid)  # leftovers of a crashed crawl (extraction workers)
             return self._finish(source_id, child, returncode, why, before, started, log_path)
         finally:
             with self._children_lock:
                 self._children.pop(source_id, None)
-            self._prune_logs(log_path.parent)
+            prune_logs(log_path.parent, self.config.keep_logs)
 
-    def _wait(self, source_id: str, child: subprocess.Popen) -> tuple[int, str | None]:
-        """Wait for the crawl; stop it on timeout or shutdown. (returncode, why it was stopped)."""
-        config = self.config
-        deadline = time.monotonic() + config.crawl_timeout + config.grace
-        why: str | None = None
-        term_at: float | None = None
-        killed = False
-        while True:
-            try:
-                return child.wait(timeout=POLL_SECONDS), why
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
-            if term_at is None:
-                if self._stop_requested():
-                    why = "shutdown"
-                elif now >= deadline:
-                    why = "timeout"
-                if why is not None:
-                    logger.warning("%s: %s: sending SIGTERM to the crawl (pid %d)", source_id,
-                                   "shutting down" if why == "shutdown" else "crawl timeout passed",
-                                   child.pid)
-                    _signal(child.pid, signal.SIGTERM)
-                    term_at = now
-            elif not killed and (now - term_at >= config.grace or self._kill_now.is_set()):
-                logger.warning("%s: crawl (pid %d) still running: SIGKILL", source_id, child.pid)
-                _kill_group(child.pid)
-                killed = True
-
-    def _finish(self, source_id: str, child: subprocess.Popen, returncode: int, why: str | None,
+    def _finish(self, source_id: str, child: subprocess.Popen[bytes], returncode: int, why: str | None,
                 before: int, started: datetime, log_path: Path) -> dict[str, Any]:
         """The crawl's row, completed when the child could not complete it."""
         exit_text = describe_exit(returncode)
         db = open_archive(self.config.db_path)
         try:
-            rows = list(db.query(
-                "SELECT * FROM crawl_runs WHERE id > ? AND pid = ? AND source = ? ORDER BY id",
-                [before, child.pid, source_id],
-            ))
-            if not rows:
-                status = _STOPPED_STATUS.get(why or "", "failed")
+            run = run_of_process(db, source_id, child.pid, before)
+            if run is None:
+                status = _STOPPED_STATUS.get(why or "", RunStatus.FAILED)
                 reason = f"the crawl process {exit_text} before it recorded a run"
-                last = _last_line(log_path) if why is None else ""  # its own error message, if any
+                last = last_line(log_path) if why is None else ""  # its own error message, if any
                 reason += f": {last}" if last else ""
                 return self._own_row(source_id, started, child.pid, log_path, status, reason, db=db)
-            run = rows[-1]
             update: dict[str, Any] = {}
-            if run["status"] == "running":
+            if run["status"] == RunStatus.RUNNING:
                 update = {
-                    "status": _STOPPED_STATUS.get(why or "", "failed"),
+                    "status": _STOPPED_STATUS.get(why or "", RunStatus.FAILED),
                     "reason": f"the crawl process {exit_text} without finishing its run"
-                    + (f" (crawl timeout {self.config.crawl_timeout:g}s)" if why == "timeout" else ""),
+                    + (f" (crawl timeout {self.config.crawl_timeout:g}s)" if why == TIMEOUT else ""),
                     "finished": utc_now(),
                 }
-            elif why == "timeout" and run["status"] == "interrupted":
+            elif why == TIMEOUT and run["status"] == RunStatus.INTERRUPTED:
                 update = {
-                    "status": "timed_out",
+                    "status": RunStatus.TIMED_OUT,
                     "reason": f"still running after the crawl timeout ({self.config.crawl_timeout:g}s) "
                     f"and {self.config.grace:g}s of grace: stopped by the scheduler",
                 }
-            if update:
-                assignments = ", ".join(f"{column} = ?" for column in update)
-                db.execute(
-                    f"UPDATE crawl_runs SET {assignments} WHERE id = ? AND status = ?",
-                    [*update.values(), run["id"], run["status"]],
-                )
-                run = db["crawl_runs"].get(run["id"])
-            return dict(run)
+            return amend_run(db, run, update)
         finally:
             db.close()
 
-    def _own_row(self, source_id: str, started: datetime, pid: int | None, log_path: Path, status: str,
-                 reason: str, db: Any = None) -> dict[str, Any]:
+    def _own_row(self, source_id: str, started: datetime, pid: int | None, log_path: Path,
+                 status: RunStatus, reason: str, db: sqlite_utils.Database | None = None) -> dict[str, Any]:
         """Record a run the crawl process did not record itself."""
-        own = db is None
-        db = db or open_archive(self.config.db_path)
+        archive = db or open_archive(self.config.db_path)
         try:
-            run_id = db["crawl_runs"].insert({
-                "source": source_id, "started": to_utc_text(started), "finished": utc_now(),
-                "status": status, "reason": reason, "pid": pid, "log_path": str(log_path),
-            }).last_pk
-            return dict(db["crawl_runs"].get(run_id))
+            return record_run(archive, source_id, started=to_utc_text(started), pid=pid,
+                              log_path=str(log_path), status=status, reason=reason)
         finally:
-            if own:
-                db.close()
+            if db is None:
+                archive.close()
 
     def after_run(self, source_id: str, run: dict[str, Any]) -> None:
         """Judge the source's health after a run and publish when the run archived something."""
@@ -679,7 +437,7 @@ class Scheduler:
             db = open_archive(self.config.db_path)
             try:
                 verdict, event = health.check_source(db, source_id, datetime.now(UTC), self.config.thresholds)
-                run = dict(db["crawl_runs"].get(run["id"]))
+                run = dict(db.table("crawl_runs").get(run["id"]))
                 if event is not None:
                     write_health_feed(db, self.config.public_dir, self.config.base_url)
             finally:
@@ -709,7 +467,7 @@ class Scheduler:
             with self._health_lock:
                 db = open_archive(self.config.db_path)
                 try:
-                    for row in recover_orphaned_runs(db, keep=mine):
+                    for row in recover_orphaned_runs(db, alive=pid_alive, keep=mine):
                         logger.warning("%s: run %d: %s; marked failed", row["source"], row["id"],
                                        row["reason"])
                     changed = False
@@ -737,35 +495,25 @@ class Scheduler:
             report = publish_feeds(config.db_path, config.public_dir, config.topics_path,
                                    config.publish_limit, base_url=config.base_url,
                                    sources_path=config.sources_path)
-            if report is not None:
-                changed = getattr(report, "changed", None)
-                logger.info("published feeds (%s) in %.1fs: %s", "; ".join(reasons),
-                            time.monotonic() - started,
-                            f"{len(changed)} file(s) changed" if changed is not None else "done")
+            logger.info("published feeds (%s) in %.1fs: %d file(s) changed", "; ".join(reasons),
+                        time.monotonic() - started, len(report.changed))
         with self._health_lock:
             db = open_archive(config.db_path)
             try:
                 write_health_feed(db, config.public_dir, config.base_url)
             finally:
                 db.close()
+        if config.subscriptions_path is not None:
+            notify_after_publish(config.db_path, config.subscriptions_path, config.sources_path)
 
     def _foreign_crawl(self, source_id: str) -> int | None:
         """The pid of a crawl of ``source_id`` this scheduler did not start, still running."""
         db = open_archive(self.config.db_path)
         try:
-            pids = [row[0] for row in db.execute(
-                "SELECT pid FROM crawl_runs WHERE source = ? AND status = 'running'", [source_id]
-            ).fetchall()]
+            pids = running_pids(db, source_id)
         finally:
             db.close()
         return next((pid for pid in pids if pid_alive(pid)), None)
-
-    def _prune_logs(self, folder: Path) -> None:
-        if self.config.keep_logs <= 0:
-            return
-        logs = sorted(folder.glob("*.log"), key=lambda path: path.stat().st_mtime)
-        for path in logs[: -self.config.keep_logs]:
-            path.unlink(missing_ok=True)
 
     # ------------------------------------------------------------ introspection (tests, status)
 
@@ -776,20 +524,6 @@ class Scheduler:
     def next_runs(self) -> dict[str, datetime | None]:
         return {job.id.removeprefix("crawl:"): job.next_run_time
                 for job in self._aps.get_jobs() if job.id.startswith("crawl:")}
-
-
-def _signal(pid: int, signum: int) -> None:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
-
-
-def _kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def setup_logging(log_dir: Path, level: int = logging.INFO) -> None:

@@ -5,7 +5,7 @@
 For each article page of the generated site (built in memory, untimed), it
 does what the crawl's worker processes do per page and nothing else:
 `pipelines.extract.extract_fields` (trafilatura with presswatch's options plus
-the source's selectors) and `pipelines.normalizer.normalize_article` (dates,
+the source's selectors) and `pipelines.normalize.article.normalize_article` (dates,
 canonical URL, text, language, countries). No HTTP, no Scrapy, no SQLite, no
 process pool. One untimed warm-up page (not one of the measured pages) loads
 the lazily built tables of trafilatura, dateparser and the country matcher
@@ -28,14 +28,14 @@ import dataclasses
 import json
 import time
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 
 from bench.site import HOST, BenchSite
-from pipelines import normalizer
-from pipelines.extract import _trafilatura, extract_fields, rules_for
+from pipelines.extract import _trafilatura, extract_fields, extraction_rules
 from pipelines.items import Article
+from pipelines.normalize.article import normalization_rules, normalize_article
 from presswatch.config.sources import load_sources
+from presswatch.http import http_date
 
 _ARTICLE_FIELDS = {field.name for field in dataclasses.fields(Article)}
 
@@ -43,7 +43,7 @@ _ARTICLE_FIELDS = {field.name for field in dataclasses.fields(Article)}
 def article_from(fields: Any, source_id: str, url: str, fetched: datetime, page: Any) -> Article:
     """The Article ExtractPipeline builds: every extracted field Article has, plus the page's validators."""
     values = {name: value for name, value in vars(fields).items() if name in _ARTICLE_FIELDS}
-    last_modified = format_datetime(page.last_modified, usegmt=True) if page.last_modified else None
+    last_modified = http_date(page.last_modified) if page.last_modified else None
     return Article(source=source_id, url=url, fetched=fetched, etag=page.etag, last_modified=last_modified,
                    **values)
 
@@ -52,17 +52,17 @@ def measure(pages: int, sources_path: str, seed: int = 9, host: str = HOST) -> d
     site = BenchSite(pages, host=host, seed=seed)
     sources = load_sources(sources_path)
     source = sources.sources[0]
-    extraction_rules, normalization_rules = rules_for(source), normalizer.rules_for(source)
+    rules_extract, rules_normalize = extraction_rules(source), normalization_rules(source)
 
     def one(number: int, site: BenchSite) -> tuple[float, float]:
         page = site.article(number)
         html, url = page.body.decode("utf-8"), site.article_url(number)
         fetched = datetime.now(UTC)
         start = time.perf_counter()
-        fields = extract_fields(html, url, extraction_rules)
+        fields = extract_fields(html, url, rules_extract)
         middle = time.perf_counter()
         article = article_from(fields, source.id, url, fetched, page)
-        normalizer.normalize_article(article, normalization_rules)
+        normalize_article(article, rules_normalize)
         end = time.perf_counter()
         if not article.title or article.published is None:
             raise RuntimeError(f"extraction lost the title or date of {url}")

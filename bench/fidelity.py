@@ -69,7 +69,8 @@ def load_corpora(root: Path = CORPORA) -> list[Page]:
     gold = root / "dates" / "gold.json"
     if gold.exists():
         for url, entry in json.loads(gold.read_text()).items():
-            pages.append(Page("dates", url, root / "dates" / "pages" / entry["file"], gold_date=entry["date"]))
+            path = root / "dates" / "pages" / entry["file"]
+            pages.append(Page("dates", url, path, gold_date=entry["date"]))
     readability = root / "readability"
     if readability.is_dir():
         for folder in sorted(p for p in readability.iterdir() if (p / "source.html").exists()):
@@ -162,7 +163,7 @@ def sources_toml(corpus: str, pages: list[Page], languages: list[str]) -> str:
         f"domains = {json.dumps(hosts)}",
         'schedule = { every = "1d" }',
         "",
-        f"[source.listing]\nitem = \"li\"\nlink = \"a\"\nmax_pages = 1\n",
+        "[source.listing]\nitem = \"li\"\nlink = \"a\"\nmax_pages = 1\n",
     ])
 
 

@@ -5,7 +5,8 @@ memory           peak memory (PSS: shared pages once; RSS) of a 20,000-page craw
 search           search at a million items (issue 9, 3): bench/search_bench.py
 publish          publishing the feeds at a million items (issue 9, 4): bench/publish_bench.py
 near-duplicates  near-duplicate matching at a million items (issue 9, 6): bench/near_duplicates_bench.py
-fidelity         real pages (../shared/corpora) beside trafilatura and htmldate alone (issue 14): bench/fidelity.py
+fidelity         real pages (../shared/corpora) beside trafilatura and htmldate alone (issue 14)
+reliability      kill -9 trials, the 20 MB page, stalls from hostile pages (issue 21): bench/reliability.py
 
 A measurement whose module is missing reports its figures as marked slots
 (value None): `measure(ctx) -> list[Figure]` in that module wires it in.
@@ -191,4 +192,5 @@ MEASUREMENTS: dict[str, Callable[[Context], list[Figure]]] = {
                               [_slot("near_duplicates.match", "ms", 5, "near_duplicates_bench"),
                                _slot("near_duplicates.peak_rss", "MB", 400, "near_duplicates_bench")]),
     "fidelity": _wired("fidelity", [_slot("fidelity.dates.dates_exact", "pages", 0, "fidelity")]),
+    "reliability": _wired("reliability", [_slot("reliability.kill9_missing", "rows", 0, "reliability")]),
 }

@@ -42,7 +42,8 @@ if str(ROOT) not in sys.path:
 from bench import search_bench  # noqa: E402
 from feeds.publish import publish_feeds  # noqa: E402
 from pipelines.topics import Classifier, classify_item, reclassify_all  # noqa: E402
-from presswatch.archive.db import open_archive, utc_now  # noqa: E402
+from presswatch.archive.db import open_archive  # noqa: E402
+from presswatch.archive.times import utc_now  # noqa: E402
 from presswatch.config.topics import load_topics  # noqa: E402
 
 TOPICS = ROOT / "topics.toml"

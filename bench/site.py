@@ -27,13 +27,13 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from presswatch.http import not_modified
+from presswatch.http import http_date, not_modified
+from presswatch.httpserver import BackgroundServer, ThreadedServer
 
 HOST = "bench.example.org"
 PER_LISTING = 50
@@ -87,10 +87,6 @@ _TAGS = ["Labour Mobility", "Climate Action", "Emergency Response", "Counter-tra
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December"]
-
-
-def _http_date(moment: datetime) -> str:
-    return format_datetime(moment, usegmt=True)
 
 
 def _display_date(moment: datetime) -> str:
@@ -400,18 +396,8 @@ body = "div.narrow-content div.field--type-text-with-summary"
 # --------------------------------------------------------------------------- server
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-    # The crawler opens up to CONCURRENT_REQUESTS_PER_DOMAIN connections at once:
-    # socketserver's default backlog of 5 would drop SYNs and stall them for seconds.
-    request_queue_size = 128
-    bench: BenchServer
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _HTTPServer
+    server: ThreadedServer
     protocol_version = "HTTP/1.1"
     timeout = 30
 
@@ -425,7 +411,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(head=True)
 
     def _answer(self, head: bool) -> None:
-        bench = self.server.bench
+        bench: BenchServer = self.server.owner
         host = self.headers.get("Host", "").strip().lower().rsplit(":", 1)[0]
         site = bench.sites.get(host)
         if site is None:
@@ -438,7 +424,7 @@ class _Handler(BaseHTTPRequestHandler):
         if page.etag:
             self.send_header("ETag", page.etag)
         if page.last_modified:
-            self.send_header("Last-Modified", _http_date(page.last_modified))
+            self.send_header("Last-Modified", http_date(page.last_modified))
         if status != 304:
             self.send_header("Content-Type", page.content_type)
             self.send_header("Content-Length", str(len(page.body)))
@@ -455,18 +441,14 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class BenchServer:
+class BenchServer(BackgroundServer):
     """A threaded HTTP server on 127.0.0.1 for one or more `BenchSite`s, routing on ``Host``."""
 
     def __init__(self, *sites: BenchSite, port: int = 0, host: str = "127.0.0.1"):
         self.sites = {site.host: site for site in sites}
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()  # kind -> count: article, listing, robots, other, 304
-        self._httpd = _HTTPServer((host, port), _Handler)
-        self._httpd.bench = self
-        self.port = self._httpd.server_address[1]
-        self.url = f"http://{host}:{self.port}"
-        self._thread: threading.Thread | None = None
+        super().__init__(_Handler, host=host, port=port, name="bench-site")
 
     def count(self, host: str, target: str, status: int) -> None:
         path = urlsplit(target).path
@@ -482,26 +464,6 @@ class BenchServer:
         with self._lock:
             counts, self.requests = self.requests, Counter()
         return counts
-
-    def start(self) -> BenchServer:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name="bench-site", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
-
-    def __enter__(self) -> BenchServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 # --------------------------------------------------------------------------- templates

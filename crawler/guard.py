@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 
@@ -19,11 +20,11 @@ class OffsiteRequest(IgnoreRequest):
 
 
 class DomainGuard:
-    def __init__(self, crawler: Any):
+    def __init__(self, crawler: Crawler):
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> DomainGuard:
+    def from_crawler(cls, crawler: Crawler) -> DomainGuard:
         return cls(crawler)
 
     def process_request(self, request: Request, spider: Any = None) -> None:

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pipelines.normalize import canonical_url
-from presswatch.archive.db import open_archive, to_utc_text
+from pipelines.normalize.urls import canonical_url
+from presswatch.archive.db import open_archive
+from presswatch.archive.times import parse_stored_time, to_utc_text
 
 NEW, DUE, FRESH = "new", "due", "fresh"
 
@@ -56,7 +57,7 @@ class ArchiveIndex:
             ).fetchone()
         if row is None:
             return None
-        return KnownPage(datetime.fromisoformat(row[0]), row[1], row[2])
+        return KnownPage(parse_stored_time(row[0]), row[1], row[2])
 
     def due_items(
         self, source: str, now: datetime, recheck_after: timedelta, limit: int
@@ -72,7 +73,7 @@ class ArchiveIndex:
             "WHERE source = ? AND status = 'active' AND fetched <= ? ORDER BY fetched LIMIT ?",
             [source, cutoff, limit],
         ).fetchall()
-        return [(url, KnownPage(datetime.fromisoformat(fetched), etag, modified))
+        return [(url, KnownPage(parse_stored_time(fetched), etag, modified))
                 for url, fetched, etag, modified in rows]
 
     def last_run_completed(self, source: str, current_run: int | None) -> bool:

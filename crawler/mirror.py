@@ -1,7 +1,7 @@
 """Fetch every site from a local mirror (the sample sites) while keeping real URLs.
 
-With PRESSWATCH_MIRROR set, this download handler sends each request for
-``https://www.iom.int/news/x`` to ``http://127.0.0.1:N/news/x`` with
+With PRESSWATCH_MIRROR set (crawler.addons.MirrorAddon installs it), this download
+handler sends each request for ``https://www.iom.int/news/x`` to ``http://127.0.0.1:N/news/x`` with
 ``Host: www.iom.int``, and hands Scrapy back a response whose URL is the real
 one. Everything above the transport (robots.txt, offsite filtering, redirects,
 link resolution, the archive) sees only real URLs. No request ever leaves for
@@ -10,11 +10,11 @@ the real host in mirror mode.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import Request
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
@@ -28,7 +28,7 @@ def mirrored_url(url: str, mirror: str) -> str:
 class MirrorDownloadHandler(HTTP11DownloadHandler):
     """The HTTP/1.1 handler, talking to the mirror for every host."""
 
-    def __init__(self, crawler: Any):
+    def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         self.mirror = crawler.settings.get("PRESSWATCH_MIRROR", "")
         if not self.mirror:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Request, Response
+from scrapy.settings import BaseSettings
+
+from presswatch.http import parse_http_date
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -25,21 +27,21 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
     text = text.strip()
     if text.isdigit():
         return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    when = parse_http_date(text)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class RetryAfterMiddleware(RetryMiddleware):
-    def __init__(self, settings: Any):
+    def __init__(self, settings: BaseSettings):
         super().__init__(settings)
         self.max_wait = settings.getfloat("PRESSWATCH_MAX_RETRY_AFTER", 60.0)
 
-    async def process_response(self, request: Request, response: Response, spider: Any = None) -> Any:
+    # A coroutine where Scrapy's is a plain method: downloader middlewares may be either.
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Request | Response:
         if (response.status in (429, 503) and response.status in self.retry_http_codes | {429}
                 and not request.meta.get("dont_retry")):
             wait = retry_after_seconds(response.headers.get("Retry-After"))

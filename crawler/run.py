@@ -8,13 +8,24 @@ restarted inside a long-lived process.
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
 from pathlib import Path
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from twisted.python.failure import Failure
 
 from crawler.spiders.source import SourceSpider
+from pipelines import workers
+from presswatch.archive.db import open_archive
+from presswatch.archive.outcomes import RunStatus
+from presswatch.archive.times import utc_now
 from presswatch.config.sources import Source
+
+logger = logging.getLogger("presswatch.run")
+EXIT_HARD_STOP = 3  # the exit status of a crawl the watchdog stopped (`--timeout` overrun)
 
 # Loggers that are noise at INFO for someone watching a crawl.
 _QUIET_LOGGERS = ("scrapy", "trafilatura", "htmldate", "courlan", "py.warnings", "asyncio", "filelock")
@@ -50,37 +61,77 @@ def crawl_settings(
     if timeout:
         overrides["CLOSESPIDER_TIMEOUT"] = timeout
     if mirror:
-        handler = "crawler.mirror.MirrorDownloadHandler"
-        overrides.update(
-            {
-                "PRESSWATCH_MIRROR": mirror.rstrip("/"),
-                "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
-                # Loopback: politeness delays would only slow the demo and tests down.
-                "AUTOTHROTTLE_START_DELAY": 0.0,
-                "AUTOTHROTTLE_TARGET_CONCURRENCY": 16.0,
-                "DOWNLOAD_DELAY": 0.0,
-                "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
-                "CONCURRENT_REQUESTS": 64,
-                "DOWNLOAD_TIMEOUT": 15,
-            }
-        )
+        # The add-on sets the mirror's download handler and loopback speeds.
+        overrides["PRESSWATCH_MIRROR"] = mirror.rstrip("/")
+    else:  # no "Disabled MirrorAddon" warning in every crawl's output
+        overrides["PRESSWATCH_MIRROR"] = ""
+        overrides["ADDONS"] = {name: order for name, order in settings.getdict("ADDONS").items()
+                               if name != "crawler.addons.MirrorAddon"}
     settings.setdict(overrides, priority="cmdline")
     return settings
 
 
-def run_crawl(sources: list[Source], settings: Settings, *, verbose: bool = False) -> None:
-    """Crawl ``sources`` concurrently and return when all are done.
+def run_crawl(sources: list[Source], settings: Settings, *, verbose: bool = False) -> list[str]:
+    """Crawl ``sources`` concurrently and return when all are done: the crawlers that could not
+    start, one line each (an invalid setting, a config the add-on could not load...).
 
     One failing source never stops the others: each has its own crawler, and
-    the spider turns every failed request into a recorded problem.
+    the spider turns every failed request into a recorded problem. With a time
+    limit (CLOSESPIDER_TIMEOUT), a watchdog thread ends the process
+    PRESSWATCH_HARD_STOP_GRACE seconds after it, whatever the crawl is doing.
     """
     quiet = [] if verbose else [logging.getLogger(name) for name in _QUIET_LOGGERS]
-    for logger in quiet:
-        logger.setLevel(logging.WARNING)
+    for logger_ in quiet:
+        logger_.setLevel(logging.WARNING)
     process = CrawlerProcess(settings)
     # CrawlerProcess re-applies Scrapy's logging config (scrapy at DEBUG): quiet it again.
-    for logger in quiet:
-        logger.setLevel(logging.WARNING)
+    for logger_ in quiet:
+        logger_.setLevel(logging.WARNING)
+    not_started: list[str] = []
+
+    def failed_to_start(failure: Failure, source_id: str) -> None:
+        message = failure.getErrorMessage() or failure.type.__name__
+        not_started.append(f"{source_id}: {failure.type.__name__}: {message}".splitlines()[0])
+
     for source in sources:
-        process.crawl(SourceSpider, source=source.id)
-    process.start()
+        deferred = process.crawl(SourceSpider, source=source.id)
+        deferred.addErrback(failed_to_start, source.id)
+    timeout = settings.getfloat("CLOSESPIDER_TIMEOUT")
+    watchdog = None
+    if timeout > 0:
+        grace = settings.getfloat("PRESSWATCH_HARD_STOP_GRACE", 20)
+        watchdog = hard_stop_after(timeout + grace, str(settings.get("PRESSWATCH_DB") or ""), timeout)
+    try:
+        process.start()
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+    return not_started
+
+
+def hard_stop_after(seconds: float, db_path: str, timeout: float) -> threading.Timer:
+    """A daemon timer that ends this process after ``seconds``: the crawl's graceful stop at
+    its time limit waits for the pages in progress, and a page (or a stuck worker) must not
+    keep it running. The workers are killed, this process's runs marked timed_out."""
+
+    def stop() -> None:
+        message = (f"the crawl was still running {seconds - timeout:g} s after its --timeout of "
+                   f"{timeout:g} s: stopped")
+        logger.error(message)
+        workers.kill_workers()
+        if db_path:
+            try:
+                db = open_archive(db_path)
+                db.execute("UPDATE crawl_runs SET status = ?, reason = ?, finished = ? "
+                           "WHERE pid = ? AND status = ?",
+                           [RunStatus.TIMED_OUT, message, utc_now(), os.getpid(), RunStatus.RUNNING])
+                db.close()
+            except Exception as exc:  # the archive is busy or gone: the next crawl closes the rows
+                logger.error("could not record the stop: %s", exc)
+        print(f"Error: {message}", file=sys.stderr, flush=True)
+        os._exit(EXIT_HARD_STOP)
+
+    timer = threading.Timer(seconds, stop)
+    timer.daemon = True
+    timer.start()
+    return timer

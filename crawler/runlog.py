@@ -12,11 +12,18 @@ import logging
 import os
 from typing import Any
 
+import sqlite_utils
 from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
+from crawler.process import pid_alive
 from pipelines.signals import problem_found
-from presswatch.archive.db import open_archive, utc_now
+from pipelines.stages.config import archive_path
+from presswatch.archive.db import open_archive
+from presswatch.archive.outcomes import ERROR_PROBLEMS, Problem, RunStatus
+from presswatch.archive.times import utc_now
 
 logger = logging.getLogger("presswatch.run")
 
@@ -35,17 +42,13 @@ _COUNTERS = {
     "no_date": "presswatch/problems/no_date",
     "no_body": "presswatch/problems/no_body",
 }
-# Problems that count as errors of the run (a page could not be fetched or used).
-_ERROR_PROBLEMS = (
-    "network_error", "timeout", "too_large", "redirect_loop", "extraction_error", "listing_error",
-    "spider_error",
-)
 
 
 class RunRecorder:
-    def __init__(self, crawler: Any):
+    def __init__(self, crawler: Crawler, db_path: str):
         self.crawler = crawler
-        self.db = None
+        self.db_path = db_path
+        self.db: sqlite_utils.Database | None = None
         self.run_id: int | None = None
         self.source: str | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -55,18 +58,22 @@ class RunRecorder:
         crawler.signals.connect(self.problem_found, signal=problem_found)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> RunRecorder:
-        return cls(crawler)
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        db_path = archive_path(crawler)
+        if not db_path:
+            raise NotConfigured("PRESSWATCH_DB is not set: no archive to record the run in")
+        return cls(crawler, db_path)
 
     def spider_opened(self, spider: Any) -> None:
         settings = self.crawler.settings
         self.source = getattr(spider, "source_id", spider.name)
-        self.db = open_archive(settings["PRESSWATCH_DB"])
-        self.run_id = self.db["crawl_runs"].insert(
+        self.db = open_archive(self.db_path)
+        close_stale_runs(self.db, self.source)
+        self.run_id = self.db.table("crawl_runs").insert(
             {
                 "source": self.source,
                 "started": utc_now(),
-                "status": "running",
+                "status": RunStatus.RUNNING,
                 "pid": os.getpid(),
                 "log_path": settings.get("PRESSWATCH_LOG_PATH") or None,
                 "full_crawl": int(settings.getbool("PRESSWATCH_FULL")),
@@ -82,14 +89,14 @@ class RunRecorder:
 
     def spider_error(self, failure: Any, response: Any, spider: Any) -> None:
         url = getattr(response, "url", "")
-        self.problem_found(url=url, problem="spider_error", detail=failure.getErrorMessage())
+        self.problem_found(url=url, problem=Problem.SPIDER_ERROR, detail=failure.getErrorMessage())
 
     def problem_found(self, url: str, problem: str, detail: str = "") -> None:
         self.crawler.stats.inc_value(f"presswatch/problems/{problem}")
         logger.warning("[%s] %s: %s %s", self.source, problem, url, detail)
         if self.db is None or self.run_id is None:
             return
-        self.db["crawl_problems"].insert(
+        self.db.table("crawl_problems").insert(
             {"run_id": self.run_id, "source": self.source, "url": url, "problem": problem,
              "detail": detail, "at": utc_now()}
         )
@@ -99,23 +106,42 @@ class RunRecorder:
             return
         stats = self.crawler.stats
         row = {column: stats.get_value(key, 0) for column, key in _COUNTERS.items()}
-        row["errors"] = sum(stats.get_value(f"presswatch/problems/{p}", 0) for p in _ERROR_PROBLEMS)
+        row["errors"] = sum(stats.get_value(f"presswatch/problems/{p}", 0) for p in ERROR_PROBLEMS)
         row["finished"] = utc_now()
         status, why = run_status(reason, row)
         row["status"], row["reason"] = status, why
-        self.db["crawl_runs"].update(self.run_id, row)
+        self.db.table("crawl_runs").update(self.run_id, row)
         self.db.close()
         self.db = None
 
 
-def run_status(close_reason: str, counters: dict[str, int]) -> tuple[str, str | None]:
+def close_stale_runs(db: sqlite_utils.Database, source: str) -> int:
+    """Mark the rows ``source``'s earlier crawls left ``running`` (their process is gone: killed,
+    or out of memory) as failed; how many. The scheduler does the same for every source when it
+    starts; without a scheduler, the next crawl of the source is the first to know."""
+    closed = 0
+    for run_id, pid in db.execute("SELECT id, pid FROM crawl_runs WHERE source = ? AND status = ?",
+                                  [source, RunStatus.RUNNING]).fetchall():
+        if pid == os.getpid() or pid_alive(pid):
+            continue
+        cursor = db.execute(
+            "UPDATE crawl_runs SET status = ?, reason = ?, finished = ? WHERE id = ? AND status = ?",
+            [RunStatus.FAILED, f"crawl process {pid} died without finishing its run", utc_now(), run_id,
+             RunStatus.RUNNING])
+        closed += cursor.rowcount
+    if closed:
+        logger.warning("[%s] %d earlier run(s) left running by a dead crawl: marked failed", source, closed)
+    return closed
+
+
+def run_status(close_reason: str, counters: dict[str, int]) -> tuple[RunStatus, str | None]:
     """The crawl_runs status of a finished crawl, with the reason when it is not ok."""
     if close_reason == "shutdown":
-        return "interrupted", "stopped before the end (signal or shutdown)"
+        return RunStatus.INTERRUPTED, "stopped before the end (signal or shutdown)"
     if close_reason == "closespider_timeout":
-        return "timed_out", "hit the per-crawl time limit"
+        return RunStatus.TIMED_OUT, "hit the per-crawl time limit"
     if close_reason != "finished":
-        return "failed", f"closed: {close_reason}"
+        return RunStatus.FAILED, f"closed: {close_reason}"
     if counters["pages_fetched"] == 0:
-        return "failed", "no page could be fetched"
-    return "ok", None
+        return RunStatus.FAILED, "no page could be fetched"
+    return RunStatus.OK, None

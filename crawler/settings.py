@@ -4,6 +4,8 @@
 the mirror. Everything else is the polite default for crawling real sites.
 """
 
+import os
+
 BOT_NAME = "presswatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -34,19 +36,28 @@ REDIRECT_MAX_TIMES = 5
 
 # One component per concern, in data-flow order.
 ITEM_PIPELINES = {
-    "pipelines.extract.ExtractPipeline": 100,
-    "pipelines.normalizer.NormalizePipeline": 200,
-    "pipelines.dedupe.DedupePipeline": 300,
-    "pipelines.store.StorePipeline": 400,
+    "pipelines.stages.extract.ExtractPipeline": 100,
+    "pipelines.stages.normalize.NormalizePipeline": 200,
+    "pipelines.stages.dedupe.DedupePipeline": 300,
+    "pipelines.stages.store.StorePipeline": 400,
     "pipelines.stages.stories.StoryPipeline": 450,  # near-duplicates and language versions -> stories
     "pipelines.stages.classify.ClassifyPipeline": 500,
 }
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.retry.RetryAfterMiddleware": 550,
+    "crawler.encoding.CharsetGuard": 580,  # after decompression: unknown charsets count as none
     "crawler.guard.DomainGuard": 990,  # last before the download handler
 }
 PRESSWATCH_MAX_RETRY_AFTER = 60  # seconds: a longer Retry-After waits for the next crawl
+# Add-ons: sources.toml and topics.toml read once and handed to every component;
+# the mirror (`scrapy crawl ID -s PRESSWATCH_MIRROR=URL`; crawler.run drops it without --mirror).
+ADDONS = {
+    "crawler.addons.CrawlConfigAddon": 0,
+    "crawler.addons.MirrorAddon": 10,
+}
+# Scrapy's own commands: one spider per source (`scrapy list`, `scrapy crawl moldova`).
+SPIDER_LOADER_CLASS = "crawler.spiderloader.SourceSpiderLoader"
 EXTENSIONS = {
     "crawler.runlog.RunRecorder": 0,
 }
@@ -57,9 +68,20 @@ LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
 
 # presswatch's own settings (overridden by crawler.run from the CLI options).
-PRESSWATCH_DB = "data/presswatch.db"
-PRESSWATCH_SOURCES = "sources.toml"
-PRESSWATCH_TOPICS = "topics.toml"  # topic classification of new and changed items (feeds/)
+# The environment variables of the presswatch command work for `scrapy crawl` too.
+PRESSWATCH_DB = os.environ.get("PRESSWATCH_DB") or "data/presswatch.db"
+PRESSWATCH_SOURCES = os.environ.get("PRESSWATCH_SOURCES") or "sources.toml"
+PRESSWATCH_TOPICS = os.environ.get("PRESSWATCH_TOPICS") or "topics.toml"  # topic classification (feeds/)
 PRESSWATCH_MIRROR = ""  # e.g. http://127.0.0.1:8765: fetch every host from the sample sites
 PRESSWATCH_WORKERS = 2  # extraction processes; 0 extracts in the crawler's own process
 PRESSWATCH_LOG_PATH = ""  # recorded in crawl_runs.log_path
+# Bounds on the work one page or one site can cause (issue 21, docs/reliability.md).
+PRESSWATCH_STEP_SECONDS = 30  # wall-clock limit of one worker step of one page (extraction...): too_slow
+PRESSWATCH_MAX_PAGE_MB = 5  # item pages larger than this are not extracted: too_large
+PRESSWATCH_MAX_ELEMENTS = 30_000  # ... nor pages of more HTML elements (extraction time grows faster)
+PRESSWATCH_MAX_BODY_CHARS = 1_000_000  # a longer extracted body is cut (too_large problem)
+PRESSWATCH_MAX_SITEMAP_DEPTH = 3  # sitemap indexes nested deeper are not followed
+PRESSWATCH_MAX_SITEMAPS = 50  # sitemap files fetched per crawl of a source
+PRESSWATCH_MAX_LINKS_PER_PAGE = 1000  # item links taken from one listing page, feed or sitemap
+PRESSWATCH_MAX_REQUESTS = 20_000  # requests per crawl of a source
+PRESSWATCH_HARD_STOP_GRACE = 20  # --timeout: seconds after it that the crawl process stops regardless

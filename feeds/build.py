@@ -13,7 +13,7 @@ topics/remittances``) that do not depend on where public/ is served.
 from __future__ import annotations
 
 import html
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,9 @@ from urllib.parse import urlsplit
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
+
+from presswatch.archive.times import parse_optional_time
+from presswatch.text import shorten, strip_xml_invalid
 
 TAG = "tag:presswatch,2024:"
 SCHEME_TOPIC = TAG + "topic"
@@ -45,39 +48,6 @@ KIND_LABELS = {
     "publication": "Publications",
     "page": "Information pages",
 }
-
-# Characters XML 1.0 does not allow (C0 controls but tab/newline/return, surrogates,
-# U+FFFE/U+FFFF). lxml refuses them; a page's text may still carry them.
-_INVALID_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def clean_text(text: str | None) -> str:
-    """``text`` with the characters XML 1.0 forbids removed (markup stays text: it is escaped)."""
-    return _INVALID_XML.sub("", text or "")
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """A stored ISO 8601 time (with offset or Z) as an aware datetime, seconds precision."""
-    if not value:
-        return None
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:  # never stored so; be safe rather than crash a publish
-        moment = moment.replace(tzinfo=UTC)
-    return moment.replace(microsecond=0)
-
-
-def excerpt(body: str | None, limit: int = SUMMARY_CHARS) -> str:
-    """The body's first paragraph, cut at a word boundary near ``limit`` characters."""
-    text = clean_text(body).strip()
-    if not text:
-        return ""
-    first = text.split("\n\n", 1)[0].strip()
-    first = " ".join(first.split())
-    if len(first) <= limit:
-        return first
-    cut = first[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
-    return cut + "…"
-
 
 def base(url: str) -> str:
     """A base URL ending in exactly one slash."""
@@ -135,17 +105,23 @@ class Entry:
     language: str | None
     authors: tuple[str, ...]
     kind: str = ""
-    # The story's other pages (presswatch/stories.py): near duplicates, language
+    # The story's other pages (pipelines/story_index.py): near duplicates, language
     # versions and exact copies on other sites, in a stable order.
     also: tuple[Elsewhere, ...] = ()
+    # False for a page with no publication date: its entry carries no published date (Atom
+    # <published>, RSS <pubDate>) and says so, rather than claiming the day presswatch saw it.
+    dated: bool = True
+
+    @property
+    def undated_note(self) -> str:
+        return "" if self.dated else f"No publication date; first seen {self.published.date().isoformat()}."
 
     @property
     def text(self) -> str:
-        """The summary as feeds carry it: with the "Also published at" line when there is one."""
-        if not self.also:
-            return self.summary
-        return f"{self.summary}\n\n{also_published_text(self.also)}" if self.summary \
-            else also_published_text(self.also)
+        """The summary as feeds carry it: with the "Also published at" line when there is one,
+        and the note of an undated entry."""
+        parts = [self.summary, also_published_text(self.also) if self.also else "", self.undated_note]
+        return "\n\n".join(part for part in parts if part)
 
     @property
     def topics(self) -> list[str]:
@@ -161,10 +137,11 @@ class FeedSpec:
     key: str  # the topic / source / country / kind it selects ("all" for everything)
     title: str
     description: str
+    query: str = ""  # "?topic=...": a combination feed made on request (feeds/combined.py)
 
     @property
     def tag(self) -> str:
-        return TAG + self.path
+        return TAG + self.path + self.query
 
 
 @dataclass
@@ -185,32 +162,35 @@ def feed_updated(entries: list[Entry]) -> datetime:
 def entry_from_row(
     row: dict[str, Any],
     *,
-    topics: list[tuple[str, str]] = (),  # (id, title) of the item's topics, in topics.toml order
-    countries: list[tuple[str, str]] = (),  # (code, name)
+    topics: Sequence[tuple[str, str]] = (),  # (id, title) of the item's topics, in topics.toml order
+    countries: Sequence[tuple[str, str]] = (),  # (code, name)
     source_name: str | None = None,
-    kinds: list[str] = (),  # further kinds than the row's own (other members of its story)
+    kinds: Sequence[str] = (),  # further kinds than the row's own (other members of its story)
     also: tuple[Elsewhere, ...] = (),
-    republished: list[str | None] = (),  # publication times of the story's other members
+    republished: Sequence[str | None] = (),  # publication times of the story's other members
 ) -> Entry:
     """The feed entry of an ``items`` row (columns as in the archive; ``body`` may be a prefix).
 
     For a story of several items the row is its canonical item; ``also`` lists the
     other pages, and the entry counts as updated when the last of them appeared."""
-    published = parse_time(row.get("published")) or parse_time(row["first_seen"])
+    published = parse_optional_time(row.get("published")) or parse_optional_time(row["first_seen"])
     assert published is not None
-    updated = parse_time(row.get("updated")) or published
-    updated = max([updated, published, *(moment for moment in map(parse_time, republished) if moment)])
-    url = clean_text(row["url"])
-    title = " ".join(clean_text(row.get("title")).split()) or url
-    summary = " ".join(clean_text(row.get("summary")).split()) or excerpt(row.get("body"))
+    updated = parse_optional_time(row.get("updated")) or published
+    later = (moment for moment in map(parse_optional_time, republished) if moment)
+    updated = max([updated, published, *later])
+    url = strip_xml_invalid(row["url"])
+    title = " ".join(strip_xml_invalid(row.get("title")).split()) or url
+    summary = (" ".join(strip_xml_invalid(row.get("summary")).split())
+               or shorten(strip_xml_invalid(row.get("body")), SUMMARY_CHARS))
     kind = row.get("kind") or ""
-    categories = [Category(topic_id, SCHEME_TOPIC, clean_text(label)) for topic_id, label in topics]
-    categories += [Category(code, SCHEME_COUNTRY, clean_text(name)) for code, name in countries]
+    categories = [Category(topic_id, SCHEME_TOPIC, strip_xml_invalid(label)) for topic_id, label in topics]
+    categories += [Category(code, SCHEME_COUNTRY, strip_xml_invalid(name)) for code, name in countries]
     for each in dict.fromkeys([kind, *kinds]):
         if each:
             categories.append(Category(each, SCHEME_KIND, KIND_LABELS.get(each, each)))
     authors = tuple(
-        part for part in (" ".join(name.split()) for name in clean_text(row.get("author")).split(";")) if part
+        part for part in (" ".join(name.split()) for name in strip_xml_invalid(row.get("author")).split(";"))
+        if part
     )
     return Entry(
         id=url,
@@ -221,11 +201,12 @@ def entry_from_row(
         updated=updated,
         categories=tuple(categories),
         source_id=row["source"],
-        source_name=clean_text(source_name or row["source"]),
+        source_name=strip_xml_invalid(source_name or row["source"]),
         language=row.get("language") or None,
         authors=authors,
         kind=kind,
-        also=tuple(Elsewhere(clean_text(other.url), other.language) for other in also),
+        also=tuple(Elsewhere(strip_xml_invalid(other.url), other.language) for other in also),
+        dated=parse_optional_time(row.get("published")) is not None,
     )
 
 
@@ -304,13 +285,14 @@ def _generator(spec: FeedSpec, entries: list[Entry], base_url: str, fmt: str) ->
         generator.register_extension("presswatch", _RssFeedExtension, _RssEntryExtension,
                                      atom=False, rss=True)
     generator.id(spec.tag)
-    generator.title(clean_text(spec.title))
-    generator.description(clean_text(spec.description) or clean_text(spec.title))  # RSS description
+    generator.title(strip_xml_invalid(spec.title))
+    description = strip_xml_invalid(spec.description) or strip_xml_invalid(spec.title)
+    generator.description(description)  # RSS description
     if fmt == "atom":
-        generator.subtitle(clean_text(spec.description) or clean_text(spec.title))
+        generator.subtitle(description)
     generator.author({"name": FEED_AUTHOR})
     self_type = ATOM_TYPE if fmt == "atom" else RSS_TYPE
-    generator.link(href=f"{base_url}{spec.path}.{fmt}", rel="self", type=self_type)
+    generator.link(href=f"{base_url}{spec.path}.{fmt}{spec.query}", rel="self", type=self_type)
     # RSS's channel link: the last rel=alternate link given.
     generator.link(href=f"{base_url}index.html", rel="alternate", type="text/html")
     generator.generator("presswatch", uri="https://github.com/presswatch/presswatch")
@@ -326,11 +308,13 @@ def _generator(spec: FeedSpec, entries: list[Entry], base_url: str, fmt: str) ->
                 item.summary(entry.text)  # type text: the XML escaping is all it needs
             else:  # RSS description is HTML
                 description = html.escape(entry.summary, quote=False)
-                if entry.also:
+                if entry.also or not entry.dated:
                     paragraph = f"<p>{description}</p>" if description else ""
-                    description = paragraph + also_published_html(entry.also)
+                    description = paragraph + (also_published_html(entry.also) if entry.also else "")
+                    description += f"<p>{entry.undated_note}</p>" if not entry.dated else ""
                 item.description(description)
-        item.published(entry.published)
+        if entry.dated:
+            item.published(entry.published)
         item.updated(entry.updated)
         for author in entry.authors:
             item.author({"name": author})

@@ -7,7 +7,18 @@ names), every kind. Each holds the newest ``limit`` active items it selects.
 publication time, or for an undated item when presswatch first saw it. Ties
 are broken by URL, so the order never depends on row ids.
 
-One entry per story (presswatch/stories.py): the items of a story (near
+Information pages (kind ``page``: "About us") are not news: they are in the
+feeds of everything, of their source and of their kind, and in the topics that
+ask for them (pipelines/topics.py), not in country feeds.
+
+Backfills (issue 15): an undated item first seen during its source's first crawl
+run (an information page, an old item with no date: what the site already had)
+is not news. It sorts after every other entry, among the backfills by feed time,
+so it never sits above dated items and a feed with ``limit`` news entries has
+none. An undated item that appears on a later crawl is new to the site: it is
+listed when it was first seen (its entry says it has no publication date).
+
+One entry per story (presswatch/archive/stories.py): the items of a story (near
 duplicates on other sites, language versions) are one entry, its canonical
 item's (the earliest published), in every feed that any of them belongs to,
 placed by the canonical item's date. So a source or country feed that selects
@@ -48,9 +59,10 @@ import pycountry
 import sqlite_utils
 
 from feeds.build import KIND_LABELS, Elsewhere, Entry, Feed, FeedSpec, entry_from_row
-from pipelines.story_index import Rank, canonical_key
 from pipelines.topics import item_countries
-from presswatch.archive.db import FEED_TIME
+from presswatch.archive.schema import FEED_TIME
+from presswatch.archive.search import distinct_values
+from presswatch.archive.stories import Rank, canonical_key
 from presswatch.config.sources import KINDS
 from presswatch.config.topics import TopicSet
 
@@ -76,7 +88,7 @@ _CHUNK = 500
 # plan (an index that already gives the order, stopped after ``limit`` rows): a planner choosing to
 # sort every item of a big topic instead would make a publish take seconds again.
 _STORY = "LEFT JOIN stories AS s ON s.id = i.story_id"  # the item's story: members, canonical item
-_WALKED = "i.story_id, s.members, s.canonical_item_id"
+_WALKED = "i.story_id, s.members, s.canonical_item_id, i.source, i.published_utc IS NULL"
 _WALKS = {
     "all": f"SELECT i.id, {FEED_TIME}, i.url, {_WALKED} FROM items AS i INDEXED BY items_feed {_STORY} "
            f"WHERE i.status = 'active' ORDER BY {ORDER}",
@@ -89,9 +101,11 @@ _WALKS = {
     "topics": f"SELECT i.id, t.feed_time, i.url, {_WALKED} FROM item_topics AS t INDEXED BY item_topics_feed "
               f"CROSS JOIN items AS i ON i.id = t.item_id {_STORY} "
               "WHERE t.topic = ? AND i.status = 'active' ORDER BY t.feed_time DESC, i.url",
+    # Information pages are not news of the countries they name (issue 15): not in country feeds.
     "countries": f"SELECT i.id, t.feed_time, i.url, {_WALKED} FROM item_countries AS t "
                  f"INDEXED BY item_countries_feed CROSS JOIN items AS i ON i.id = t.item_id {_STORY} "
-                 "WHERE t.country = ? AND i.status = 'active' ORDER BY t.feed_time DESC, i.url",
+                 "WHERE t.country = ? AND i.status = 'active' AND i.kind != 'page' "
+                 "ORDER BY t.feed_time DESC, i.url",
 }
 
 # The stories of several items whose entry may come before one of their active items in feed order:
@@ -109,7 +123,7 @@ _UP_FRONT = (
     f"   OR ({_FEED_TIME_OF.format('c')} = {_FEED_TIME_OF.format('m')} AND c.url < m.url))))"
 )
 # A story's active items, where they sort (covering index items_story_feed).
-_STORY_ITEMS = ("SELECT id, published_utc, first_seen, url FROM items INDEXED BY items_story_feed "
+_STORY_ITEMS = ("SELECT id, published_utc, first_seen, url, source FROM items INDEXED BY items_story_feed "
                 "WHERE story_id = ? AND status = 'active'")
 # The active members of some stories, with what their entry needs.
 _STORY_ROWS = (
@@ -216,32 +230,43 @@ def copies(db: sqlite_utils.Database, item_ids: Iterable[int]) -> dict[int, list
     return found
 
 
-def distinct_values(db: sqlite_utils.Database, table: str, column: str, where: str = "1") -> list[str]:
-    """The distinct non-empty values of an indexed column (``table`` may carry INDEXED BY), by
-    skipping from one value to the next in the index: a few lookups, not a scan."""
-    sql = (f"WITH RECURSIVE v(x) AS ("
-           f"SELECT (SELECT min({column}) FROM {table} WHERE {where} AND {column} > '') "
-           f"UNION ALL SELECT (SELECT min({column}) FROM {table} WHERE {where} AND {column} > v.x) "
-           "FROM v WHERE v.x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL")
-    return [row[0] for row in db.execute(sql)]
-
-
 @dataclass(slots=True, eq=False)
 class _Candidate:
     """An entry a feed may hold: the item it shows, where it sorts. ``a < b``: a comes first in
-    feeds (feed time descending, then URL ascending, as ORDER), so sorted() and heapq give feed
-    order."""
+    feeds (news before backfills, then feed time descending, then URL ascending, as ORDER), so
+    sorted() and heapq give feed order."""
 
     feed_time: str
     url: str
     item_id: int
+    backfill: bool = False
 
-    def before(self, feed_time: str, url: str) -> bool:
+    def before(self, feed_time: str, url: str, backfill: bool = False) -> bool:
         """Does this entry come before the item at (feed_time, url) in feeds?"""
+        if self.backfill != backfill:
+            return backfill
         return self.feed_time > feed_time or (self.feed_time == feed_time and self.url < url)
 
     def __lt__(self, other: _Candidate) -> bool:
-        return self.before(other.feed_time, other.url)
+        return self.before(other.feed_time, other.url, other.backfill)
+
+
+class FirstCrawls:
+    """Each source's first crawl run (started, finished), to tell backfills from news."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        # SQLite takes the bare columns from the row of min(id): the source's first run.
+        self.windows: dict[str, tuple[str, str | None]] = {
+            source: (started, finished) for source, started, finished, _ in db.execute(
+                "SELECT source, started, finished, min(id) FROM crawl_runs GROUP BY source")}
+
+    def backfill(self, source: str, undated: bool, first_seen: str) -> bool:
+        """Is an item a backfill: undated, and first seen during its source's first crawl run?"""
+        window = self.windows.get(source) if undated else None
+        if window is None:
+            return False
+        started, finished = window
+        return started <= first_seen and (finished is None or first_seen <= finished)
 
 
 def _feed_time(published_utc: str | None, first_seen: str) -> str:
@@ -258,8 +283,9 @@ class _Stories:
     out of the walks; the others are looked up as walks meet them.
     """
 
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, first_crawls: FirstCrawls | None = None):
         self.db = db
+        self.first_crawls = first_crawls or FirstCrawls(db)
         self.up_front = [row[0] for row in db.execute(_UP_FRONT)]
         self._entries: dict[int, _Candidate | None] = {}
         self.shown_story: dict[int, int] = {}  # shown item id -> story id, of the stories met
@@ -272,7 +298,8 @@ class _Stories:
             found = None
             if len(items) > 1:
                 shown = next(item for item in items if item[0] == canonical_id)  # active: see _UP_FRONT
-                found = _Candidate(_feed_time(shown[1], shown[2]), shown[3], shown[0])
+                backfill = self.first_crawls.backfill(shown[4], shown[1] is None, shown[2])
+                found = _Candidate(_feed_time(shown[1], shown[2]), shown[3], shown[0], backfill)
                 self.shown_story[shown[0]] = story_id
             self._entries[story_id] = found
         return self._entries[story_id]
@@ -286,6 +313,7 @@ class _Group:
     members: list[dict[str, Any]]
     topic_ids: list[str] = field(default_factory=list)
     codes: list[str] = field(default_factory=list)
+    news_codes: list[str] = field(default_factory=list)  # the countries of its members that are not pages
     kinds: list[str] = field(default_factory=list)  # the shown item's kind first
     sources: list[str] = field(default_factory=list)  # the shown item's source first
 
@@ -296,6 +324,8 @@ class _Group:
         group.topic_ids = sorted({t for member in members for t in topics_of.get(member["id"], [])},
                                  key=order.__getitem__)
         group.codes = sorted({code for member in members for code in item_countries(member)})
+        group.news_codes = sorted({code for member in members if member["kind"] != "page"
+                                   for code in item_countries(member)})
         group.kinds = [shown["kind"], *sorted({member["kind"] for member in members} - {shown["kind"]})]
         sources = [shown["source"], *sorted(member["source"] for member in members)]
         group.sources = list(dict.fromkeys(sources))
@@ -306,44 +336,55 @@ class _Group:
         """The paths of the feeds the entry belongs to."""
         return [ALL.path, *(f"topics/{t}" for t in self.topic_ids),
                 *(f"sources/{source}" for source in self.sources),
-                *(f"countries/{code.lower()}" for code in self.codes),
+                *(f"countries/{code.lower()}" for code in self.news_codes),
                 *(f"kinds/{kind}" for kind in self.kinds)]
 
 
 def _walk(db: sqlite_utils.Database, spec: FeedSpec, limit: int, stories: _Stories,
-          skip: set[int] | frozenset[int] = frozenset()) -> list[_Candidate]:
+          skip: set[int] | frozenset[int] = frozenset(), first_crawls: FirstCrawls | None = None
+          ) -> list[_Candidate]:
     """The first ``limit`` entries, in feed order, of the items the feed selects: items alone, and
     the entries of the stories (placed by the walks) any of whose items it selects. Items in
-    ``skip`` (those of the stories read up front) are left out."""
+    ``skip`` (those of the stories read up front) are left out. Backfills (items alone) are set
+    aside as the walk meets them: they come after every other entry, so only a walk that ends
+    with fewer than ``limit`` others needs them, and it has then met them all."""
     params = [] if spec.section == "all" else [spec.key]
+    first_crawls = first_crawls or FirstCrawls(db)
     cursor = db.execute(_WALKS[spec.section], params)
     settled: list[_Candidate] = []  # entries before the walk's position: nothing later comes first
     pending: list[_Candidate] = []  # heap: story entries met through an item before them
+    backfills: list[_Candidate] = []
     met: set[int] = set()
     try:
         while len(settled) < limit:
             batch = cursor.fetchmany(limit)
             if not batch:
                 break
-            for item_id, feed_time, url, story_id, members, canonical_id in batch:
+            for item_id, feed_time, url, story_id, members, canonical_id, source, undated in batch:
+                alone = not (members and members > 1)
+                if alone and item_id not in skip and first_crawls.backfill(source, undated, feed_time):
+                    backfills.append(_Candidate(feed_time, url, item_id, backfill=True))
+                    continue
                 while pending and pending[0].before(feed_time, url):
                     settled.append(heapq.heappop(pending))
                 if len(settled) >= limit:
                     break
                 if item_id in skip:
                     continue
-                entry = stories.entry(story_id, canonical_id) if members and members > 1 else None
+                entry = None if alone else stories.entry(story_id, canonical_id)
                 if entry is None:
                     settled.append(_Candidate(feed_time, url, item_id))
                 elif story_id not in met:
                     met.add(story_id)
-                    if entry.item_id == item_id:
+                    if entry.backfill:  # comes after every other entry, like the backfills alone
+                        backfills.append(entry)
+                    elif entry.item_id == item_id:
                         settled.append(entry)
                     else:
                         heapq.heappush(pending, entry)
     finally:
         cursor.close()
-    return sorted(settled + pending)[:limit]
+    return sorted(settled + pending + backfills)[:limit]
 
 
 def _entry(group: _Group, row: dict[str, Any], copies_of: dict[int, list[str]], topic_titles: dict[str, str],
@@ -386,7 +427,8 @@ def collect_feeds(
 
     # Stories of several active items: each is one entry, shown by one member (its canonical
     # item, or the first of the active members in the same order if the canonical item was removed).
-    stories = _Stories(db)
+    first_crawls = FirstCrawls(db)
+    stories = _Stories(db, first_crawls)
     ahead = {story_id: members for story_id, members in story_rows(db, stories.up_front).items()
              if len(members) > 1}  # one active item left: an item alone
     topics_of = item_topics(db, topics, (member["id"] for members in ahead.values() for member in members))
@@ -414,7 +456,7 @@ def collect_feeds(
     extra_sources = {f"sources/{source}": source_spec(source, None) for source in archived_sources
                      if f"sources/{source}" not in specs}
     codes = set(distinct_values(db, "item_countries INDEXED BY item_countries_feed", "country"))
-    codes.update(code for group in groups.values() for code in group.codes)
+    codes.update(code for group in groups.values() for code in group.news_codes)
     countries: dict[str, FeedSpec] = {}
     for code in sorted(codes):
         countries.setdefault(f"countries/{code.lower()}", country_spec(code))
@@ -427,7 +469,9 @@ def collect_feeds(
 
     # The stories read up front that each feed holds, in feed order: at most ``limit`` can stay.
     shared: dict[str, list[_Candidate]] = {}
-    ranked = sorted(_Candidate(group.shown["feed_time"], group.shown["url"], shown_id)
+    ranked = sorted(_Candidate(group.shown["feed_time"], group.shown["url"], shown_id,
+                               first_crawls.backfill(group.shown["source"], group.shown["published"] is None,
+                                                     group.shown["feed_time"]))
                     for shown_id, group in groups.items())
     for candidate in ranked:
         for key in groups[candidate.item_id].keys:
@@ -437,7 +481,7 @@ def collect_feeds(
 
     chosen: dict[str, list[_Candidate]] = {}
     for spec in every:
-        own = _walk(db, spec, limit, stories, in_ahead)
+        own = _walk(db, spec, limit, stories, in_ahead, first_crawls)
         theirs = shared.get(spec.path)
         chosen[spec.path] = sorted(own + theirs)[:limit] if theirs else own
 
@@ -478,3 +522,79 @@ def collect_feeds(
                                   groups[first[id(feed)].item_id].kinds.index(feed.spec.key)))
     others.sort(key=lambda feed: first[id(feed)].feed_time, reverse=True)
     return ordered + known_kinds + others
+
+
+# --------------------------------------------------------------------------- any selection
+
+
+def _rank_of(source_names: dict[str, str]) -> Rank:
+    positions = {source_id: position for position, source_id in enumerate(source_names)}
+    return lambda source_id: positions.get(source_id, len(positions))
+
+
+def select_entries(db: sqlite_utils.Database, topics: TopicSet, where: str, params: Sequence[Any], *,
+                   limit: int = 50, source_names: dict[str, str] | None = None) -> list[Entry]:
+    """The first ``limit`` entries, in feed order, of the active items ``where`` (SQL over ``items
+    AS i``) selects: one entry per story (its shown item's, placed by it), backfills last, built as
+    the published feeds build theirs. For feeds made on request (feeds/combined.py).
+
+    The walk goes through the selected items newest first; an entry comes at or after the item
+    that led to it, so once ``limit`` entries come before the walk's position, no later item can
+    add one that comes earlier.
+    """
+    source_names = source_names or {}
+    rank = _rank_of(source_names)
+    first_crawls = FirstCrawls(db)
+    cursor = db.execute(
+        f"SELECT i.id, {FEED_TIME} AS t, i.url, i.source, i.published_utc IS NULL, s.members, i.story_id "
+        f"FROM items AS i {_STORY} WHERE i.status = 'active' AND ({where}) ORDER BY t DESC, i.url",
+        list(params))
+    found: dict[int, _Candidate] = {}  # shown item id -> its entry's place
+    stories_seen: set[int] = set()
+    backfills: list[_Candidate] = []
+    try:
+        for item_id, feed_time, url, source, undated, members, story_id in cursor:
+            settled = sorted(found.values())
+            if len(settled) >= limit and settled[limit - 1].before(feed_time, url):
+                break
+            if members and members > 1:
+                if story_id in stories_seen:
+                    continue
+                stories_seen.add(story_id)
+                rows = story_rows(db, [story_id]).get(story_id, [])
+                if len(rows) > 1:
+                    shown = min(rows, key=lambda m: (m["id"] != m["canonical_item_id"],
+                                                     canonical_key(m, rank)))
+                    item_id, feed_time, url = shown["id"], shown["feed_time"], shown["url"]
+                    source, undated = shown["source"], shown["published"] is None
+            candidate = _Candidate(feed_time, url, item_id, first_crawls.backfill(source, undated, feed_time))
+            if candidate.backfill:
+                backfills.append(candidate)
+            else:
+                found[item_id] = candidate
+    finally:
+        cursor.close()
+    chosen = sorted([*found.values(), *backfills])[:limit]
+    return build_entries(db, topics, [candidate.item_id for candidate in chosen], source_names=source_names)
+
+
+def build_entries(db: sqlite_utils.Database, topics: TopicSet, shown_ids: list[int], *,
+                  source_names: dict[str, str]) -> list[Entry]:
+    """The entries of the given shown items (each an item alone or a story's shown item), in order."""
+    rank = _rank_of(source_names)
+    order = {topic_id: position for position, topic_id in enumerate(topics.ids)}
+    topic_titles = {topic.id: topic.title for topic in topics}
+    rows = rows_by_id(db, shown_ids)
+    members_of = story_rows(db, {rows[item_id]["story_id"] for item_id in shown_ids
+                                 if rows[item_id]["story_id"] is not None})
+    groups_members: dict[int, list[dict[str, Any]]] = {}
+    for item_id in shown_ids:
+        members = members_of.get(rows[item_id]["story_id"], [])
+        groups_members[item_id] = members if len(members) > 1 else [rows[item_id]]
+    topics_of = item_topics(db, topics, (m["id"] for members in groups_members.values() for m in members))
+    copies_of = copies(db, (m["id"] for members in groups_members.values() for m in members))
+    entries = []
+    for item_id in shown_ids:
+        group = _Group.of(rows[item_id], groups_members[item_id], topics_of, order)
+        entries.append(_entry(group, rows[item_id], copies_of, topic_titles, source_names, rank))
+    return entries

@@ -20,7 +20,9 @@ import sqlite_utils
 from feedgen.feed import FeedGenerator
 
 from feeds.publish import write_atomically
-from presswatch.archive import health
+from presswatch.archive import health, outbox
+from presswatch.archive.outcomes import ItemEvent
+from presswatch.archive.times import parse_stored_time
 
 FEED_NAME = "health.atom"
 FEED_ID = "tag:presswatch,2024:health"
@@ -29,11 +31,6 @@ FEED_LIMIT = 200  # the newest events the feed lists
 # The updated date of a feed with no events yet: fixed, so the file stays byte-identical.
 EMPTY_FEED_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 ATOM_TYPE = "application/atom+xml"
-
-
-def _time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def entry_title(event: Mapping[str, Any]) -> str:
@@ -69,7 +66,7 @@ def render_health_feed(events: Sequence[Mapping[str, Any]], base_url: str = "") 
     generator.link(href=f"{base_url.rstrip('/')}/{FEED_NAME}" if base_url else FEED_NAME,
                    rel="self", type=ATOM_TYPE)
     generator.generator("presswatch", uri="https://github.com/presswatch/presswatch")
-    times = [_time(event["at"]) for event in events]
+    times = [parse_stored_time(event["at"]) for event in events]
     generator.updated(max(times, default=EMPTY_FEED_DATE))
     for event, moment in zip(events, times, strict=True):
         entry = generator.add_entry(order="append")  # keep the given order (newest first)
@@ -79,18 +76,40 @@ def render_health_feed(events: Sequence[Mapping[str, Any]], base_url: str = "") 
         if event.get("kind") == "item":
             # An archived item's page went away (or came back): kept, marked removed.
             entry.id(f"{FEED_ID}/item-event/{event['id']}")
-            verb = "withdrawn" if event["event"] == "removed" else "back online"
+            verb = "withdrawn" if event["event"] == ItemEvent.REMOVED else "back online"
             entry.title(f"{event['source']}: {verb}: {event['title']}")
             entry.link(href=event["url"], rel="alternate")
             entry.content(f"{event['url']}: {event['detail']} at {event['at']}. The item stays in the "
                           f"archive{', marked removed' if event['event'] == 'removed' else ''}.", type="text")
             entry.category({"term": f"item_{event['event']}", "scheme": f"{FEED_ID}/state"})
             continue
+        if event.get("kind") == "notify":
+            _notify_entry(entry, event)
+            continue
         entry.id(f"{FEED_ID}/{event['source']}/{event['id']}")
         entry.title(entry_title(event))
         entry.content(entry_text(event), type="text")
         entry.category({"term": event["new_state"], "scheme": f"{FEED_ID}/state"})
     return generator.atom_str(pretty=True)
+
+
+def _notify_entry(entry: Any, event: Mapping[str, Any]) -> None:
+    """A notification target (presswatch notify) that started failing or recovered."""
+    entry.id(f"{FEED_ID}/notify-event/{event['id']}")
+    target = f"{event['subscription']} -> {event['target']}"
+    if event["event"] == "failing":
+        entry.title(f"notifications to {target} are failing")
+        entry.content(f"{event['detail']} (at {event['at']}). What it did not take is kept in the outbox "
+                      "and sent again by the next `presswatch notify`.", type="text")
+    else:
+        entry.title(f"notifications to {target} recovered")
+        entry.content(f"{event['detail']} at {event['at']}.", type="text")
+    entry.category({"term": f"notify_{event['event']}", "scheme": f"{FEED_ID}/state"})
+
+
+def notify_events(db: sqlite_utils.Database, limit: int) -> list[dict[str, Any]]:
+    """The newest changes of notification targets (failing, recovered), as feed events."""
+    return [{**row, "kind": "notify", "source": row["subscription"]} for row in outbox.events(db, limit)]
 
 
 def item_events(db: sqlite_utils.Database, limit: int) -> list[dict[str, Any]]:
@@ -107,8 +126,8 @@ def item_events(db: sqlite_utils.Database, limit: int) -> list[dict[str, Any]]:
 
 
 def feed_events(db: sqlite_utils.Database, limit: int = FEED_LIMIT) -> list[dict[str, Any]]:
-    """Source health changes and item removals, newest first, at most ``limit``."""
-    merged = [*health.events(db, limit), *item_events(db, limit)]
+    """Source health changes, item removals and failing notification targets, newest first."""
+    merged = [*health.events(db, limit), *item_events(db, limit), *notify_events(db, limit)]
     merged.sort(key=lambda event: (event["at"], event.get("kind") == "item", event["id"]), reverse=True)
     return merged[:limit]
 

@@ -2,7 +2,9 @@
 
 Rendered with Jinja2 with autoescaping on, so titles taken from pages stay text;
 item links are written only when they are http(s) URLs. Links to the feeds are
-relative, so the page works wherever public/ is served.
+relative, so the page works wherever public/ is served. A small form builds the
+URL of a feed by combination (``feed.atom?topic=...&country=...``), which
+`presswatch serve` answers (feeds/combined.py).
 """
 
 from __future__ import annotations
@@ -72,7 +74,12 @@ def render_index(feeds: list[Feed], *, limit: int, topic_titles: dict[str, str])
             sections.setdefault(section, []).append(row)
     assert everything is not None, "collect_feeds always gives the 'all' feed"
     template = _environment().get_template("index.html.j2")
+    choices = {section: [(row.spec.key, row.spec.title.removeprefix("IOM: ").removeprefix("IOM source: "))
+                         for row in rows] for section, rows in sections.items()}
     page = template.render(
+        choices={"topic": [(row.spec.key, row.topic_title) for row in topics],
+                 "country": choices.get("countries", []), "source": choices.get("sources", []),
+                 "kind": choices.get("kinds", [])},
         everything=everything,
         topics=topics,
         sections=[

@@ -11,7 +11,8 @@ from email.utils import format_datetime
 
 from lxml import etree
 
-from feeds.build import Feed, base, clean_text, feed_updated
+from feeds.build import Feed, base, feed_updated
+from presswatch.text import strip_xml_invalid
 
 SECTION_TITLES = {
     "all": "Everything",
@@ -44,10 +45,10 @@ def render_opml(feeds: list[Feed], base_url: str, fmt: str = "atom") -> bytes:
         if section not in groups:
             label = SECTION_TITLES.get(section, section)
             groups[section] = etree.SubElement(body, "outline", text=label, title=label)
-        title = clean_text(feed.spec.title)
+        title = strip_xml_invalid(feed.spec.title)
         etree.SubElement(
             groups[section], "outline", type="rss", text=title, title=title,
-            description=clean_text(feed.spec.description),
+            description=strip_xml_invalid(feed.spec.description),
             xmlUrl=f"{base_url}{feed.spec.path}.{fmt}",
             htmlUrl=f"{base_url}index.html#{feed.spec.path.replace('/', '-')}",
             version="ATOM1" if fmt == "atom" else "RSS2",

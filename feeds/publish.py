@@ -35,12 +35,14 @@ deleted.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -53,14 +55,16 @@ from feeds.build import Entry, Feed, render_atom, render_rss
 from feeds.collect import collect_feeds
 from feeds.index import TEMPLATES, render_index
 from feeds.opml import opml_name, render_opml
+from pipelines.derived import complete_all
+from pipelines.story_index import StoryIndex
 from pipelines.topics import Classifier, ensure_classified
 from presswatch.archive.db import open_archive, write_transaction
+from presswatch.config.paths import DEFAULT_BASE_URL
 from presswatch.config.topics import TopicSet, load_topics
 
 logger = logging.getLogger("presswatch.publish")
 
 DEFAULT_PUBLIC = Path("public")
-DEFAULT_BASE_URL = "http://127.0.0.1:8000/"
 DEFAULT_LIMIT = 50
 FEED_DIRS = ("topics", "sources", "countries", "kinds")
 FEED_SUFFIXES = (".atom", ".rss")
@@ -120,7 +124,7 @@ def rendering_fingerprint() -> str:
     """The rendering code (this package's files) and library versions: same fingerprint, same bytes."""
     sources = [(name, (_FEEDS_DIR / name).read_bytes()) for name in _RENDERING_FILES]
     sources += [(path.name, path.read_bytes()) for path in sorted(TEMPLATES.glob("*"))]
-    versions = []
+    versions: list[tuple[str, str | None]] = []
     for library in _RENDERING_LIBRARIES:
         try:
             versions.append((library, metadata.version(library)))
@@ -164,13 +168,13 @@ def plan_site(feeds: list[Feed], topics: TopicSet, *, limit: int, base_url: str)
         for fmt, render in (("atom", render_atom), ("rss", render_rss)):
             files[f"{feed.spec.path}.{fmt}"] = (
                 _digest(fmt, base_url, content),
-                lambda render=render, feed=feed: render(feed.spec, feed.entries, base_url),
+                functools.partial(render, feed.spec, feed.entries, base_url),
             )
     # The lists and the index page depend on every feed (titles, dates, counts, latest entries).
     everything = _digest(contents)
     for fmt in ("atom", "rss"):
         files[opml_name(fmt)] = (_digest("opml", fmt, base_url, everything),
-                                 lambda fmt=fmt: render_opml(feeds, base_url, fmt))
+                                 functools.partial(render_opml, feeds, base_url, fmt))
     topic_titles = {topic.id: topic.title for topic in topics}
     files["index.html"] = (_digest("index", limit, topic_titles, everything),
                            lambda: render_index(feeds, limit=limit, topic_titles=topic_titles))
@@ -227,6 +231,21 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def remove_stale_temporaries(public_dir: Path, older_than: float = 600) -> list[Path]:
+    """Delete the temporary files (`write_atomically`'s) a killed publish left in ``public_dir``;
+    those younger than ``older_than`` seconds may be a running publish's. The ones deleted."""
+    removed = []
+    limit = time.time() - older_than
+    for path in public_dir.rglob(".*.tmp") if public_dir.is_dir() else ():
+        try:
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:  # another publish removed or renamed it meanwhile
+            continue
+    return removed
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -245,6 +264,7 @@ def update_site(
     feeds no longer produced. ``recorded``: path -> [digest, sha256 of its bytes] from the last
     publish into this directory. Returns the report and the record of this publish."""
     public_dir = Path(public_dir)
+    remove_stale_temporaries(public_dir)
     recorded = recorded or {}
     report = PublishReport(public_dir, full=not recorded)
     record: dict[str, list[str]] = {}
@@ -280,7 +300,7 @@ def update_site(
 
 def write_site(public_dir: str | Path, files: dict[str, bytes]) -> PublishReport:
     """Bring ``public_dir`` to ``files`` (all rendered): write what differs, delete stale feeds."""
-    plan = SitePlan({path: ("", lambda data=data: data) for path, data in files.items()})
+    plan = SitePlan({path: ("", functools.partial(bytes, data)) for path, data in files.items()})
     return update_site(public_dir, plan)[0]
 
 
@@ -332,6 +352,15 @@ def source_names_from(sources_path: str | Path | None) -> dict[str, str]:
     return {source.id: source.name for source in load_sources(sources_path)}
 
 
+def _source_rank(sources_path: str | Path | None) -> Callable[[str], int]:
+    """The sources' file order, which breaks ties between copies in stories (none: all equal)."""
+    if sources_path is None or not Path(sources_path).exists():
+        return lambda _source: 0
+    from presswatch.config.sources import load_sources
+
+    return load_sources(sources_path).rank
+
+
 def publish_feeds(
     db_path: str | Path,
     public_dir: str | Path,
@@ -354,7 +383,10 @@ def publish_feeds(
     settings = settings_fingerprint(topics, limit, base_url, source_names)
     db = open_archive(db_path)
     try:
-        reclassified = ensure_classified(db, Classifier(topics))
+        classifier = Classifier(topics)
+        reclassified = ensure_classified(db, classifier)
+        # Topics and story links a killed crawl did not get to write (issue 21): completed first.
+        complete_all(db, classifier, StoryIndex(db, _source_rank(sources_path)))
         plan = collect_site(db, topics, limit=limit, base_url=base_url, source_names=source_names)
         recorded = read_record(db, public_dir, settings)
         report, record = update_site(public_dir, plan, recorded)

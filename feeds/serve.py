@@ -4,23 +4,27 @@ Serves only files inside the public directory: the request path is decoded,
 normalised and resolved (symlinks too) and must stay under the directory;
 anything else is a 404. Dot files (publish's temporary files) are never served.
 Binds 127.0.0.1 unless told otherwise. GET and HEAD only.
+
+Given an archive (``combined``), it also answers the combination feeds
+``/feed.atom?topic=...&country=...&source=...&kind=...&q=...`` and ``/feed.rss``
+(feeds/combined.py), made on request, with an ETag and 304s too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import posixpath
-import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import formatdate
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from presswatch.http import not_modified
+from feeds.combined import CombinationError, CombinedFeeds
+from presswatch.http import http_date, not_modified
+from presswatch.httpserver import BackgroundServer
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -79,12 +83,19 @@ class _FileCache:
         return cached[1], cached[2], stat.st_mtime
 
 
-def make_handler(root: Path, log: Callable[[str], None] | None = None) -> type[BaseHTTPRequestHandler]:
+COMBINED_PATHS = {"/feed.atom": "atom", "/feed.rss": "rss"}
+IDLE_SECONDS = 30.0  # issue 21: 1,000 idle connections used to hold 1,000 threads for ever
+
+
+def make_handler(root: Path, log: Callable[[str], None] | None = None,
+                 combined: CombinedFeeds | None = None) -> type[BaseHTTPRequestHandler]:
     root = root.resolve()
     cache = _FileCache()
 
     class PublicHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: every answer has a Content-Length or no body
+        # An idle (kept-alive or silent) connection is closed after this: each holds a thread.
+        timeout = IDLE_SECONDS
 
         def version_string(self) -> str:
             return "presswatch"
@@ -96,12 +107,16 @@ def make_handler(root: Path, log: Callable[[str], None] | None = None) -> type[B
             self._answer(send_body=False)
 
         def _answer(self, send_body: bool) -> None:
+            target = urlsplit(self.path)
+            if combined is not None and target.path in COMBINED_PATHS:
+                self._combined(COMBINED_PATHS[target.path], target.query, send_body)
+                return
             path = resolve_path(root, self.path)
             if path is None:
                 self._plain(HTTPStatus.NOT_FOUND, b"not found\n", send_body)
                 return
             data, etag, mtime = cache.get(path)
-            last_modified = formatdate(int(mtime), usegmt=True)
+            last_modified = http_date(datetime.fromtimestamp(int(mtime), UTC))
             headers = {
                 "ETag": etag,
                 "Last-Modified": last_modified,
@@ -122,6 +137,28 @@ def make_handler(root: Path, log: Callable[[str], None] | None = None) -> type[B
             self.end_headers()
             if send_body:
                 self.wfile.write(data)
+
+        def _combined(self, fmt: str, query: str, send_body: bool) -> None:
+            assert combined is not None
+            try:
+                answer = combined.answer(fmt, query)
+            except CombinationError as exc:
+                self._plain(HTTPStatus.BAD_REQUEST, f"{exc}\n".encode(), send_body)
+                return
+            headers = {"ETag": answer.etag, "Last-Modified": http_date(answer.last_modified),
+                       "Cache-Control": "no-cache"}
+            status = (HTTPStatus.NOT_MODIFIED if not_modified(self.headers, answer.etag, answer.last_modified)
+                      else HTTPStatus.OK)
+            self.send_response(status)
+            if status == HTTPStatus.OK:
+                self.send_header("Content-Type", answer.content_type)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.send_header("X-Content-Type-Options", "nosniff")
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if send_body and status == HTTPStatus.OK:
+                self.wfile.write(answer.body)
 
         def _not_modified(self, etag: str, mtime: int) -> bool:
             return not_modified(self.headers, etag, datetime.fromtimestamp(mtime, UTC))
@@ -149,47 +186,15 @@ def make_handler(root: Path, log: Callable[[str], None] | None = None) -> type[B
     return PublicHandler
 
 
-class _ThreadingHTTPServer6(ThreadingHTTPServer):
-    address_family = socket.AF_INET6
-
-
-class PublicServer:
+class PublicServer(BackgroundServer):
     """public/ over HTTP; ``port=0`` picks a free port. Use as a context manager in tests."""
 
     def __init__(self, public_dir: str | Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, combined: CombinedFeeds | None = None):
         self.root = Path(public_dir).resolve()
-        server_class = _ThreadingHTTPServer6 if ":" in host else ThreadingHTTPServer
-        self.httpd = server_class((host, port), make_handler(self.root, log))
-        self.httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(make_handler(self.root, log, combined), host=host, port=port, name="public-server",
+                         poll_interval=0.05)
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
-        return f"http://{host}:{port}/"
-
-    def serve_forever(self) -> None:
-        try:
-            self.httpd.serve_forever()
-        finally:
-            self.httpd.server_close()
-
-    def start(self) -> PublicServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> PublicServer:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+        return self.base_url + "/"

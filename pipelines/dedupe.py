@@ -15,7 +15,8 @@ from typing import Any
 import sqlite_utils
 
 from pipelines.items import Article
-from pipelines.normalize import content_hash, item_uid
+from pipelines.normalize.hashes import content_hash, item_uid
+from presswatch.archive.outcomes import DuplicateReason
 
 
 def identify(article: Article) -> Article:
@@ -30,13 +31,13 @@ def find_copy(db: sqlite_utils.Database, article: Article) -> tuple[dict[str, An
     """The archived item this article is a copy of, with why (same_url | same_content), or None."""
     row = db.execute("SELECT * FROM items WHERE url = ?", [article.canonical_url]).fetchone()
     if row is not None:
-        return _as_dict(db, row), "same_url"
+        return _as_dict(db, row), DuplicateReason.SAME_URL
     if article.content_hash:
         row = db.execute(
             "SELECT * FROM items WHERE content_hash = ? ORDER BY id LIMIT 1", [article.content_hash]
         ).fetchone()
         if row is not None:
-            return _as_dict(db, row), "same_content"
+            return _as_dict(db, row), DuplicateReason.SAME_CONTENT
     return None
 
 
@@ -66,20 +67,3 @@ def prefer(article: Article, item: dict[str, Any], rank: Callable[[str], int]) -
 def _as_dict(db: sqlite_utils.Database, row: tuple) -> dict[str, Any]:
     columns = [column.name for column in db["items"].columns]
     return dict(zip(columns, row, strict=True))
-
-
-class DedupePipeline:
-    """Gives each Article its uid and content hash.
-
-    The copy check itself runs inside StorePipeline's write transaction, so two
-    copies arriving at once cannot both become items.
-    """
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> DedupePipeline:
-        return cls()
-
-    def process_item(self, item: Any) -> Any:
-        if isinstance(item, Article) and (item.uid is None or item.content_hash is None):
-            identify(item)  # NormalizePipeline's worker usually did it already
-        return item

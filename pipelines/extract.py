@@ -1,27 +1,47 @@
 """Extraction: from a page's HTML to raw fields (title, text, date string, ...).
 
 `extract_fields(html, url, rules)` is a pure function of its arguments, testable
-on saved pages without a crawl (as web-poet page objects are). trafilatura finds
-the main text and metadata; a source's configured selectors override it field
-by field. Nothing here interprets values (dates stay strings): that is
-normalize.py's job.
+on saved pages without a crawl (as web-poet page objects are). The page is parsed
+once, as trafilatura's own loader does (encoding declarations, comments and
+control characters that would cut the text short are dealt with), and that one
+tree serves the configured selectors, trafilatura and htmldate. trafilatura finds
+the main text and metadata; a source's configured selectors override it field by
+field. A page with text never goes without a title: og:title, twitter:title, the
+first heading, the listing teaser's title or the URL's slug stand in, and
+`title_source` says which. Nothing here interprets values (dates stay strings, as
+candidates with their origin): that is pipelines/normalize's job. ExtractPipeline
+(pipelines/stages/extract.py) runs it in the worker pool.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from datetime import date
+from html import unescape
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urljoin, urlsplit
 
 import trafilatura
-from lxml import html as lxml_html
+from htmldate import find_date
+from lxml.html import HtmlElement
 from parsel import Selector
-from scrapy.exceptions import DropItem
+from trafilatura.utils import load_html
 
-from pipelines import workers
-from pipelines.items import Article, FetchedPage
-from pipelines.signals import report_problem
+from pipelines.normalize.dates import (
+    EXTENSIVE,
+    HTMLDATE,
+    LISTING,
+    METADATA,
+    SELECTOR,
+    date_written,
+    is_utc_timestamp,
+    page_utc_offset,
+)
+
+if TYPE_CHECKING:  # the worker processes import this module: pydantic stays out of them
+    from presswatch.config.sources import Source
 
 logger = logging.getLogger(__name__)
 
@@ -29,19 +49,27 @@ logger = logging.getLogger(__name__)
 _BLOCK_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dt", "dd", "tr"})
 
 # Structured publication dates, most explicit first. Drupal 9 pages carry
-# article:published_time; others schema.org or Dublin Core.
+# article:published_time; others schema.org, Open Graph variants or Dublin Core.
 _DATE_META = (
     "meta[property='article:published_time']::attr(content)",
+    "meta[property='og:published_time']::attr(content)",
     "meta[itemprop='datePublished']::attr(content)",
+    "[itemprop='datePublished']::attr(datetime)",
     "meta[name='dcterms.date']::attr(content)",
     "meta[name='DC.date.issued']::attr(content)",
     "meta[name='date']::attr(content)",
+    "article time::attr(datetime)",
+    "main time::attr(datetime)",
 )
+_JSON_LD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{6,40})"')
+_HEADINGS = ("h1", "h2")
+_SLUG_WORDS = re.compile(r"[-_+.\s]+")
+_SLUG_EXTENSION = re.compile(r"\.(?:s?html?|php|aspx?|jsp)$", re.IGNORECASE)
 
-# trafilatura settings: metadata on, comments off, and only reliable (markup)
-# date sources. Its "extensive" date search guesses from any number in the page
-# (copyright years, "2030 Agenda"): a wrong date is worse than none, since
-# datelines and listing dates can still fill the gap.
+# trafilatura settings: metadata on, comments off. Its date (htmldate's markup
+# search) is one candidate among others; htmldate's "extensive" search of the free
+# text guesses from any number in the page (copyright years, "2030 Agenda"), so it
+# runs only when the markup has no date, and ranks below datelines and listings.
 _TRAFILATURA_OPTIONS: dict[str, Any] = {
     "with_metadata": True,
     "include_comments": False,
@@ -61,6 +89,9 @@ class ExtractionRules:
     date: str | None = None
     author: str | None = None
     metadata: tuple[tuple[str, str], ...] = ()  # (name, selector) of extra fields
+    # Whether a date found only in the page's free text may date it: not on information
+    # pages ("signed on 13 February 1998" is history, not the page's date).
+    text_search_date: bool = True
 
 
 @dataclass
@@ -69,13 +100,28 @@ class ExtractedFields:
     body: str = ""
     summary: str = ""
     author: str | None = None
-    date_text: str | None = None
+    # Where the title came from: trafilatura | selector | og:title | twitter:title | heading | listing | url
+    title_source: str | None = None
+    date_text: str | None = None  # the first structured (or selector) date, as written
     date_origin: str | None = None  # selector | metadata
+    # Every date the page offers, (origin, text), origins of pipelines/normalize/dates.py;
+    # normalisation parses them with the page's language and picks one.
+    date_candidates: list[tuple[str, str]] = field(default_factory=list)
+    page_utc_offset: str | None = None  # "-05:00": the offset the page's own timestamps carry
     declared_language: str | None = None
     canonical_link: str | None = None
     alternates: dict[str, str] = field(default_factory=dict)
     shortlink: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (problem, detail): parse_error
+
+
+def parse_html(html: str) -> HtmlElement | None:
+    """The page's tree, parsed as trafilatura's own loader parses it: a text with an
+    XML encoding declaration is parsed as bytes, comments (React's `<!-- -->` inside
+    paragraphs) and processing instructions are dropped, characters XML forbids
+    removed. None when it is no HTML at all."""
+    return load_html(html)
 
 
 def select(selector: Selector, expression: str) -> list[Selector]:
@@ -138,11 +184,93 @@ def _paragraphs(text: str | None) -> str:
     return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def extract_fields(html: str, url: str, rules: ExtractionRules = ExtractionRules()) -> ExtractedFields:
-    """Extract the raw fields of the page at ``url``. Pure: same input, same output."""
-    page = Selector(text=html, base_url=url)
-    fields = ExtractedFields()
+def extract_fields(
+    html: str, url: str, rules: ExtractionRules = ExtractionRules(), listing_title: str | None = None
+) -> ExtractedFields:
+    """Extract the raw fields of the page at ``url``. Pure: same input, same output.
 
+    ``listing_title`` is the title the listing's teaser gave the page (a fallback).
+    """
+    fields = ExtractedFields()
+    try:
+        tree = parse_html(html)
+    except Exception as exc:  # lxml's own refusals: record why, extract nothing
+        tree = None
+        fields.problems.append(("parse_error", f"{type(exc).__name__}: {exc}"[:200]))
+    if tree is None:
+        if not fields.problems:
+            fields.problems.append(("parse_error", "not an HTML document"))
+        return fields
+    page = Selector(root=tree, type="html", base_url=url)
+
+    _page_links(page, url, fields)
+    meta_dates = _structured_dates(page)
+    if any(is_utc_timestamp(text) for text in meta_dates):  # only then is the page's own offset needed
+        fields.page_utc_offset = page_utc_offset(html)
+
+    document = _trafilatura(tree, url, fields)
+    if document is not None:
+        fields.title = document.title or ""
+        fields.title_source = "trafilatura" if fields.title else None
+        fields.body = _paragraphs(document.text)
+        fields.summary = document.description or ""
+        fields.author = document.author or None
+
+    if rules.title and (title := selected_text(page, rules.title)):
+        fields.title, fields.title_source = title, "selector"
+    if rules.body and select(page, rules.body):
+        # The site's body field is there: its text is the body, even when empty
+        # (falling back to trafilatura would archive the menus as text).
+        fields.body = selected_text(page, rules.body)
+    if rules.summary:
+        fields.summary = selected_text(page, rules.summary) or fields.summary
+    if rules.author:
+        fields.author = selected_text(page, rules.author) or fields.author
+    for name, expression in rules.metadata:
+        matches = select(page, expression)
+        values = [
+            urljoin(url, value.strip()) if name.endswith("url") else " ".join(value.split())
+            for value in (
+                match.root if isinstance(match.root, str) else match.xpath("string()").get("")
+                for match in matches
+            )
+            if value and value.strip()
+        ]
+        if values:
+            fields.metadata[name] = values[0] if len(values) == 1 else values
+
+    # Dates: every candidate with its origin, most trusted first.
+    candidates: list[tuple[str, str]] = []
+    if rules.date and (date_text := selected_text(page, rules.date)):
+        candidates.append((SELECTOR, date_text))
+    candidates += [(METADATA, text) for text in meta_dates]
+    htmldate_day = document.date if document is not None else _htmldate(tree, url, extensive=False)
+    if htmldate_day:
+        candidates.append((HTMLDATE, htmldate_day))
+    elif (
+        rules.text_search_date
+        and (extensive_day := _htmldate(tree, url, extensive=True))
+        and _written(extensive_day, html)
+    ):
+        # Only a day the page writes out: htmldate fills "June 2010" in as 1 June.
+        candidates.append((EXTENSIVE, extensive_day))
+    fields.date_candidates = candidates
+    stated = next(((origin, text) for origin, text in candidates if origin in (SELECTOR, METADATA)), None)
+    if stated is not None:
+        fields.date_origin, fields.date_text = stated
+
+    if not fields.title.strip() and (fields.body.strip() or fields.summary.strip()):
+        fields.title, fields.title_source = _fallback_title(page, url, listing_title)
+    # trafilatura keeps the page's <h1> as the first line of the text: drop that line
+    # (only a whole line: "Lorem ipsum" does not cut "Lorem ipsum dolor sit amet, ...").
+    first_paragraph, _, rest = fields.body.partition("\n\n")
+    if fields.title and first_paragraph.strip() == fields.title.strip():
+        fields.body = rest.lstrip()
+    return fields
+
+
+def _page_links(page: Selector, url: str, fields: ExtractedFields) -> None:
+    """Language, canonical link, language versions and short link of the page."""
     fields.declared_language = (
         page.xpath("/html/@lang").get()
         or page.xpath("/html/@xml:lang").get()
@@ -168,70 +296,79 @@ def extract_fields(html: str, url: str, rules: ExtractionRules = ExtractionRules
         if node and node.strip().isdigit():
             fields.shortlink = urljoin(url, f"/node/{node.strip()}")
 
-    document = _trafilatura(html, url)
-    if document is not None:
-        fields.title = document.title or ""
-        fields.body = _paragraphs(document.text)
-        fields.summary = document.description or ""
-        fields.author = document.author or None
-        if document.date:
-            fields.date_text, fields.date_origin = document.date, "metadata"
 
-    # Structured dates with their time and offset beat trafilatura's date-only answer.
-    meta_date = _first(page, _DATE_META) or page.css(
-        "article time::attr(datetime), main time::attr(datetime)"
-    ).get()
-    if meta_date:
-        fields.date_text, fields.date_origin = meta_date.strip(), "metadata"
-
-    if rules.title:
-        fields.title = selected_text(page, rules.title) or fields.title
-    if rules.body and select(page, rules.body):
-        # The site's body field is there: its text is the body, even when empty
-        # (falling back to trafilatura would archive the menus as text).
-        fields.body = selected_text(page, rules.body)
-    if rules.summary:
-        fields.summary = selected_text(page, rules.summary) or fields.summary
-    if rules.author:
-        fields.author = selected_text(page, rules.author) or fields.author
-    if rules.date:
-        date_text = selected_text(page, rules.date)
-        if date_text:
-            fields.date_text, fields.date_origin = date_text, "selector"
-    for name, expression in rules.metadata:
-        matches = select(page, expression)
-        values = [
-            urljoin(url, value.strip()) if name.endswith("url") else " ".join(value.split())
-            for value in (
-                match.root if isinstance(match.root, str) else match.xpath("string()").get("")
-                for match in matches
-            )
-            if value and value.strip()
-        ]
-        if values:
-            fields.metadata[name] = values[0] if len(values) == 1 else values
-
-    # trafilatura keeps the page's <h1> as the first line of the text.
-    if fields.title and fields.body.startswith(fields.title):
-        fields.body = fields.body[len(fields.title) :].lstrip()
-    return fields
+def _structured_dates(page: Selector) -> list[str]:
+    """The publication dates the page's markup states (meta tags, JSON-LD, <time>), in order."""
+    dates: list[str] = []
+    for expression in _DATE_META:
+        for value in page.css(expression).getall():
+            if value.strip() and value.strip() not in dates:
+                dates.append(value.strip())
+    for script in page.css("script[type='application/ld+json']::text").getall():
+        for value in _JSON_LD_PUBLISHED.findall(script):
+            value = value.replace("\\/", "/")  # JSON's escaped slashes
+            if value.strip() and value.strip() not in dates:
+                dates.append(value.strip())
+    return dates
 
 
-def _trafilatura(html: str, url: str) -> Any:
+def _fallback_title(page: Selector, url: str, listing_title: str | None) -> tuple[str, str | None]:
+    """A title for a page with text but none trafilatura or a selector found, and where from."""
+    for name, expression in (("og:title", "meta[property='og:title']::attr(content)"),
+                             ("twitter:title", "meta[name='twitter:title']::attr(content)")):
+        value = " ".join((page.css(expression).get() or "").split())
+        if value:
+            return value, name
+    for heading in _HEADINGS:
+        value = " ".join(page.css(heading).xpath("string()").get("").split())
+        if value:
+            return value, "heading"
+    if listing_title and listing_title.strip():
+        return " ".join(listing_title.split()), LISTING
+    slug = _slug_title(url)
+    return (slug, "url") if slug else ("", None)
+
+
+def _slug_title(url: str) -> str:
+    """"Reordering paragraphs" from .../reordering-paragraphs/ (the last path segment's words)."""
+    segments = [segment for segment in urlsplit(url).path.split("/") if segment.strip()]
+    if not segments:
+        return ""
+    words = _SLUG_WORDS.sub(" ", _SLUG_EXTENSION.sub("", unquote(segments[-1]))).strip()
+    return words[:1].upper() + words[1:]
+
+
+def _trafilatura(page: HtmlElement | str, url: str, fields: ExtractedFields | None = None) -> Any:
+    """trafilatura's document for the page (a tree, or HTML it parses itself); None when it fails."""
     try:
-        tree = lxml_html.fromstring(html)
-    except Exception:  # lxml refuses empty or non-HTML documents
-        return None
-    try:
-        return trafilatura.bare_extraction(tree, url=url, **_TRAFILATURA_OPTIONS)
-    except Exception:
+        # trafilatura works on its own copy: the tree stays whole for the selectors.
+        return trafilatura.bare_extraction(page, url=url, **_TRAFILATURA_OPTIONS)
+    except Exception as exc:
         # A page trafilatura cannot handle must not stop the crawl: selectors may
-        # still find the fields, and the store step rejects what has no title.
+        # still find the fields. The cause is recorded with the page.
         logger.warning("trafilatura failed on %s", url, exc_info=True)
+        if fields is not None:
+            fields.problems.append(("parse_error", f"trafilatura: {type(exc).__name__}: {exc}"[:200]))
         return None
 
 
-def rules_for(source: Any) -> ExtractionRules:
+def _written(day: str, html: str) -> bool:
+    try:
+        # Entities unescaped: "8. M&auml;rz 2012" is written out too.
+        return date_written(date.fromisoformat(day[:10]), unescape(html))
+    except ValueError:
+        return False
+
+
+def _htmldate(tree: HtmlElement, url: str, extensive: bool) -> str | None:
+    try:
+        return find_date(tree, url=url, extensive_search=extensive, original_date=True)
+    except Exception:  # htmldate's own failure: no date from it
+        logger.debug("htmldate failed on %s", url, exc_info=True)
+        return None
+
+
+def extraction_rules(source: Source) -> ExtractionRules:
     """The extraction rules of a sources.toml source."""
     selectors = source.selectors
     return ExtractionRules(
@@ -241,60 +378,5 @@ def rules_for(source: Any) -> ExtractionRules:
         date=selectors.date,
         author=selectors.author,
         metadata=tuple(sorted(source.metadata.items())),
+        text_search_date=source.kind != "page",
     )
-
-
-class ExtractPipeline:
-    """FetchedPage -> Article, extraction running in the worker pool."""
-
-    def __init__(self, crawler: Any):
-        from presswatch.config.sources import load_sources
-
-        self.crawler = crawler
-        self.sources = load_sources(crawler.settings["PRESSWATCH_SOURCES"])
-        self.workers = crawler.settings.getint("PRESSWATCH_WORKERS", workers.default_size())
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> ExtractPipeline:
-        return cls(crawler)
-
-    def open_spider(self) -> None:
-        workers.acquire(self.workers)
-
-    def close_spider(self) -> None:
-        workers.release()
-
-    async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, FetchedPage):
-            return item
-        source = self.sources.get(item.source)
-        try:
-            fields = await workers.run(extract_fields, item.html, item.url, rules_for(source))
-        except Exception as exc:  # a crash in a worker loses this page only
-            report_problem(self.crawler, item.url, "extraction_error", repr(exc))
-            raise DropItem(f"extraction failed on {item.url}: {exc!r}") from None
-        if not fields.title.strip():
-            report_problem(self.crawler, item.url, "no_title", "no title found: not archived")
-            raise DropItem(f"no title on {item.url}")
-        if not fields.body.strip() and not fields.summary.strip():
-            report_problem(self.crawler, item.url, "no_body", "no text found: not archived")
-            raise DropItem(f"no text on {item.url}")
-        return Article(
-            source=item.source,
-            url=item.url,
-            title=fields.title,
-            body=fields.body,
-            summary=fields.summary,
-            author=fields.author,
-            fetched=item.fetched,
-            date_text=fields.date_text,
-            date_origin=fields.date_origin,
-            declared_language=fields.declared_language,
-            canonical_link=fields.canonical_link,
-            alternates=fields.alternates,
-            shortlink=fields.shortlink,
-            metadata=fields.metadata,
-            etag=item.etag,
-            last_modified=item.last_modified,
-            listing_date=item.listing_date,
-        )

@@ -2,8 +2,8 @@
 
 The spider yields a `FetchedPage` (what was downloaded, nothing interpreted).
 ExtractPipeline turns it into an `Article`; the later pipelines fill in and
-normalise its fields; StorePipeline writes it. Pipelines read them through
-itemadapter, as Scrapy components should.
+normalise its fields; StorePipeline writes it (all in pipelines/stages/). Plain
+dataclasses: the pipelines know exactly which item they get.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class FetchedPage:
     etag: str | None = None
     last_modified: str | None = None  # the raw HTTP header
     listing_date: str | None = None  # the teaser's date text, a fallback when the page has none
+    listing_title: str | None = None  # the teaser's title, a fallback when the page has none
     listing_url: str | None = None  # the listing/feed/sitemap page that linked here
 
 
@@ -55,6 +56,9 @@ class Article:
     author: str | None = None
     date_text: str | None = None  # the raw date string found, parsed by NormalizePipeline
     date_origin: str | None = None  # selector | metadata | listing (dateline found later, from body)
+    # Every date the page offers as (origin, text), most trusted first (pipelines/extract.py)
+    date_candidates: list[tuple[str, str]] = field(default_factory=list)
+    page_utc_offset: str | None = None  # the UTC offset the page's own timestamps carry
     declared_language: str | None = None  # <html lang> or metadata
     canonical_link: str | None = None  # <link rel="canonical"> when it stays on the same host
     alternates: dict[str, str] = field(default_factory=dict)  # hreflang -> URL
@@ -63,6 +67,8 @@ class Article:
     etag: str | None = None
     last_modified: str | None = None
     listing_date: str | None = None
+    # Where the title came from: trafilatura | selector | og:title | twitter:title | heading | listing | url
+    title_source: str | None = None
     # Filled by NormalizePipeline:
     canonical_url: str | None = None
     published: datetime | None = None

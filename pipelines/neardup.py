@@ -5,7 +5,7 @@ return and looks candidates up in the archive, and the worker pool can run them.
 
 - A body is split into paragraphs (presswatch separates them by a blank line).
   Paragraphs the caller knows to be boilerplate of the item's source (the
-  "About IOM" closing, contact blocks: see `presswatch/stories.py`) are left
+  "About IOM" closing, contact blocks: see `pipelines/story_index.py`) are left
   out; each paragraph is identified by `paragraph_hash` of its normalised words.
 - The remaining words (case-folded, without diacritics or punctuation) form
   overlapping shingles of `SHINGLE_WORDS` words.

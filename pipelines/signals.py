@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from scrapy.crawler import Crawler
 
 # Sent with url=, problem=, detail= when a page could not be fetched or used
 # (a 404, a page without a title or a date...). RunRecorder stores each one in
@@ -10,6 +10,6 @@ from typing import Any
 problem_found = object()
 
 
-def report_problem(crawler: Any, url: str, problem: str, detail: str = "") -> None:
+def report_problem(crawler: Crawler, url: str, problem: str, detail: str = "") -> None:
     """Tell the run recorder (and the log) that ``url`` has ``problem``."""
     crawler.signals.send_catch_log(problem_found, url=url, problem=problem, detail=detail)

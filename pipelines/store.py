@@ -9,24 +9,25 @@ committed items survive a kill -9 (WAL).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
 import sqlite_utils
 
+from pipelines import derived
 from pipelines.dedupe import find_copy, prefer
 from pipelines.items import Article, RecheckedPage
-from pipelines.normalize import canonical_url
-from pipelines.signals import report_problem
-from presswatch.archive.db import open_archive, to_utc_text, utc_now, write_transaction
+from pipelines.normalize.urls import canonical_url
+from presswatch.archive.db import write_transaction
+from presswatch.archive.outcomes import DuplicateReason, ItemEvent, ItemStatus, Outcome
+from presswatch.archive.times import to_utc_text, utc_now
+from presswatch.config.sources import Source
 
-logger = logging.getLogger("presswatch.store")
+NEW, UPDATED, UNCHANGED, DUPLICATE, REMOVED = (
+    Outcome.NEW, Outcome.UPDATED, Outcome.UNCHANGED, Outcome.DUPLICATE, Outcome.REMOVED)
 
-NEW, UPDATED, UNCHANGED, DUPLICATE, REMOVED = "new", "updated", "unchanged", "duplicate", "removed"
 
-
-def item_record(article: Article, source: Any) -> dict[str, Any]:
+def item_record(article: Article, source: Source) -> dict[str, Any]:
     """The items row for ``article`` (without id, first_seen and updated)."""
     published = article.published
     return {
@@ -37,6 +38,7 @@ def item_record(article: Article, source: Any) -> dict[str, Any]:
         "country": source.country,
         "url": article.canonical_url,
         "title": article.title,
+        "title_source": article.title_source,
         "summary": article.summary,
         "body": article.body,
         "author": article.author,
@@ -76,7 +78,7 @@ def _record_duplicate(db: sqlite_utils.Database, item_id: int, url: str, source:
             [now, existing[0]],
         )
         return False
-    db["duplicates"].insert(
+    db.table("duplicates").insert(
         {"item_id": item_id, "url": url, "source": source, "reason": reason,
          "first_seen": now, "last_seen": now, "times_seen": 1}
     )
@@ -84,7 +86,7 @@ def _record_duplicate(db: sqlite_utils.Database, item_id: int, url: str, source:
 
 
 def _event(db: sqlite_utils.Database, item: dict[str, Any], event: str, detail: str) -> None:
-    db["item_events"].insert(
+    db.table("item_events").insert(
         {"item_id": item["id"], "source": item["source"], "at": utc_now(), "event": event, "detail": detail}
     )
 
@@ -94,7 +96,7 @@ def _keep_version(db: sqlite_utils.Database, item: dict[str, Any]) -> int:
     version = db.execute(
         "SELECT COALESCE(MAX(version), 0) + 1 FROM item_versions WHERE item_id = ?", [item["id"]]
     ).fetchone()[0]
-    db["item_versions"].insert(
+    db.table("item_versions").insert(
         {"item_id": item["id"], "version": version, "title": item["title"], "summary": item["summary"],
          "body": item["body"], "content_hash": item["content_hash"], "fetched": item["fetched"],
          "replaced": utc_now()}
@@ -119,114 +121,73 @@ def store_recheck(db: sqlite_utils.Database, page: RecheckedPage) -> tuple[str, 
         columns = [column.name for column in db["items"].columns]
         item = dict(zip(columns, row, strict=True))
         if page.status == 304:
-            db["items"].update(item["id"], {"fetched": fetched})
+            db.table("items").update(item["id"], {"fetched": fetched})
             return UNCHANGED, item["id"]
         # Gone: keep the item and its history, mark it removed.
-        db["items"].update(item["id"], {"fetched": fetched})
-        if item["status"] == "removed":
+        db.table("items").update(item["id"], {"fetched": fetched})
+        if item["status"] == ItemStatus.REMOVED:
             return UNCHANGED, item["id"]
-        db["items"].update(item["id"], {"status": "removed", "removed": utc_now()})
-        _event(db, item, "removed", f"the page answered HTTP {page.status}")
+        db.table("items").update(item["id"], {"status": ItemStatus.REMOVED, "removed": utc_now()})
+        _event(db, item, ItemEvent.REMOVED, f"the page answered HTTP {page.status}")
         return REMOVED, item["id"]
 
 
 def store_article(
-    db: sqlite_utils.Database, article: Article, source: Any, rank: Callable[[str], int]
+    db: sqlite_utils.Database, article: Article, source: Source, rank: Callable[[str], int]
 ) -> tuple[str, int]:
-    """Write ``article``; return its outcome (new/updated/unchanged/duplicate) and item id."""
+    """Write ``article``; return its outcome (new/updated/unchanged/duplicate) and item id.
+
+    In the same transaction, the item is marked for the topics and story links the outcome
+    makes due (pipelines/derived.py): a crash before they are written loses nothing.
+    """
+    with write_transaction(db):
+        outcome, item_id = _write_article(db, article, source, rank)
+        derived.mark(db, item_id, article, outcome)
+    return outcome, item_id
+
+
+def _write_article(
+    db: sqlite_utils.Database, article: Article, source: Source, rank: Callable[[str], int]
+) -> tuple[str, int]:
     record = item_record(article, source)
     fetched_url = article.url
-    with write_transaction(db):
-        copy = find_copy(db, article)
-        if copy is None:
-            # A URL that used to be a copy of another item now has text of its own.
-            db.execute("DELETE FROM duplicates WHERE url = ?", [article.canonical_url])
-            item_id = insert_item(db, {**record, "first_seen": utc_now()})
-            return NEW, item_id
-        item, reason = copy
-        item_id = item["id"]
-        if reason == "same_url":
-            if fetched_url != item["url"] and fetched_url != article.canonical_url:
-                # The same page reached by another address (tracking parameters...).
-                is_new = _record_duplicate(db, item_id, fetched_url, article.source, "same_url")
-                return (DUPLICATE if is_new else UNCHANGED), item_id
-            changed = (item["title"], item["content_hash"]) != (record["title"], record["content_hash"])
-            if changed:
-                _keep_version(db, item)
-                refresh = {key: value for key, value in record.items() if key != "uid"}
-                refresh["updated"] = utc_now()
-            else:
-                refresh = {
-                    "fetched": record["fetched"],
-                    "http_etag": record["http_etag"],
-                    "http_last_modified": record["http_last_modified"],
-                }
-            if item["status"] == "removed":
-                # The page answers again: the item is back.
-                refresh.update(status="active", removed=None)
-                _event(db, item, "restored", "the page answers again")
-            db["items"].update(item_id, refresh)
-            return (UPDATED if changed else UNCHANGED), item_id
-        # Same text at another URL.
-        if prefer(article, item, rank):
-            # The newcomer is the original: it takes the record over (same id,
-            # so classifications and history stay), the old URL becomes a copy.
-            db["items"].update(item_id, record)
-            db.execute("DELETE FROM duplicates WHERE item_id = ? AND url = ?", [item_id, record["url"]])
-            _record_duplicate(db, item_id, item["url"], item["source"], "same_content")
-            return DUPLICATE, item_id
-        is_new = _record_duplicate(db, item_id, article.canonical_url, article.source, "same_content")
-        return (DUPLICATE if is_new else UNCHANGED), item_id
-
-
-class StorePipeline:
-    """The last pipeline step: the archive write, and the per-run counters."""
-
-    def __init__(self, crawler: Any):
-        from presswatch.config.sources import load_sources
-
-        self.crawler = crawler
-        self.db_path = crawler.settings["PRESSWATCH_DB"]
-        self.sources = load_sources(crawler.settings["PRESSWATCH_SOURCES"])
-        self.db: sqlite_utils.Database | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> StorePipeline:
-        return cls(crawler)
-
-    def open_spider(self) -> None:
-        self.db = open_archive(self.db_path)
-
-    def close_spider(self) -> None:
-        if self.db is not None:
-            self.db.close()
-            self.db = None
-
-    def process_item(self, item: Any) -> Any:
-        if isinstance(item, RecheckedPage):
-            assert self.db is not None
-            outcome, _item_id = store_recheck(self.db, item)
-            self.crawler.stats.inc_value(f"presswatch/items_{outcome}")
-            if outcome == REMOVED:
-                logger.info("[%s] removed: %s (HTTP %d)", item.source, item.url, item.status)
-            return item
-        if not isinstance(item, Article):
-            return item
-        assert self.db is not None
-        source = self.sources.get(item.source)
-        outcome, item_id = store_article(self.db, item, source, self.sources.rank)
-        item.outcome, item.item_id = outcome, item_id
-        self.crawler.stats.inc_value(f"presswatch/items_{outcome}")
-        if outcome in (NEW, UPDATED):
-            date = item.published.date().isoformat() if item.published else "undated"
-            logger.info("[%s] %s: %s (%s, %s)", item.source, outcome, item.title, date, item.language)
-        url = item.canonical_url or item.url
-        for problem, detail in item.problems:
-            report_problem(self.crawler, url, problem, detail)
-        if outcome != DUPLICATE:
-            # Information pages ("page") carry no dates by design: not a problem there.
-            if item.published is None and source.kind != "page":
-                report_problem(self.crawler, url, "no_date", "archived without a publication date")
-            if not item.body:
-                report_problem(self.crawler, url, "no_body", "archived without body text")
-        return item
+    copy = find_copy(db, article)
+    if copy is None:
+        # A URL that used to be a copy of another item now has text of its own.
+        db.execute("DELETE FROM duplicates WHERE url = ?", [article.canonical_url])
+        item_id = insert_item(db, {**record, "first_seen": utc_now()})
+        return NEW, item_id
+    item, reason = copy
+    item_id = item["id"]
+    if reason == DuplicateReason.SAME_URL:
+        if fetched_url != item["url"] and fetched_url != article.canonical_url:
+            # The same page reached by another address (tracking parameters...).
+            is_new = _record_duplicate(db, item_id, fetched_url, article.source, DuplicateReason.SAME_URL)
+            return (DUPLICATE if is_new else UNCHANGED), item_id
+        changed = (item["title"], item["content_hash"]) != (record["title"], record["content_hash"])
+        if changed:
+            _keep_version(db, item)
+            refresh = {key: value for key, value in record.items() if key != "uid"}
+            refresh["updated"] = utc_now()
+        else:
+            refresh = {
+                "fetched": record["fetched"],
+                "http_etag": record["http_etag"],
+                "http_last_modified": record["http_last_modified"],
+            }
+        if item["status"] == ItemStatus.REMOVED:
+            # The page answers again: the item is back.
+            refresh.update(status="active", removed=None)
+            _event(db, item, ItemEvent.RESTORED, "the page answers again")
+        db.table("items").update(item_id, refresh)
+        return (UPDATED if changed else UNCHANGED), item_id
+    # Same text at another URL.
+    if prefer(article, item, rank):
+        # The newcomer is the original: it takes the record over (same id,
+        # so classifications and history stay), the old URL becomes a copy.
+        db.table("items").update(item_id, record)
+        db.execute("DELETE FROM duplicates WHERE item_id = ? AND url = ?", [item_id, record["url"]])
+        _record_duplicate(db, item_id, item["url"], item["source"], DuplicateReason.SAME_CONTENT)
+        return DUPLICATE, item_id
+    is_new = _record_duplicate(db, item_id, record["url"], article.source, DuplicateReason.SAME_CONTENT)
+    return (DUPLICATE if is_new else UNCHANGED), item_id

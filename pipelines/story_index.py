@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,58 +48,23 @@ import numpy as np
 import sqlite_utils
 
 from pipelines import neardup
-from pipelines.normalize import canonical_url
+from pipelines.normalize.urls import canonical_url
+from presswatch.archive.db import write_transaction
+from presswatch.archive.outcomes import LinkKind
+from presswatch.archive.stories import Rank, canonical_key, chunks, counts, threshold
 
 logger = logging.getLogger("pipelines.story_index")
 
-NEAR_DUPLICATE, TRANSLATION = "near_duplicate", "translation"
+NEAR_DUPLICATE, TRANSLATION = LinkKind.NEAR_DUPLICATE, LinkKind.TRANSLATION
 # A paragraph in this many items of one source is boilerplate of that source.
 # Low on purpose: a wrong merge hides a release from subscribers, a missed one
 # only shows it twice. Three also keeps a release re-posted twice on its own
 # site (a correction) matching, since its paragraphs are then in two items.
 BOILERPLATE_MIN_ITEMS = 3
-THRESHOLD_KEY = "stories_threshold"  # state key: the threshold this archive's links were made with
-_CHUNK = 500
-
-Rank = Callable[[str], int]
 
 
 def _no_rank(source: str) -> int:
     return 0
-
-
-# --------------------------------------------------------------------------- settings
-
-
-def threshold(db: sqlite_utils.Database) -> float:
-    """The near-duplicate threshold of this archive (`presswatch stories --threshold`), else the default."""
-    row = db.execute("SELECT value FROM state WHERE key = ?", [THRESHOLD_KEY]).fetchone()
-    try:
-        return float(row[0]) if row else neardup.THRESHOLD
-    except ValueError:
-        return neardup.THRESHOLD
-
-
-def set_threshold(db: sqlite_utils.Database, value: float) -> None:
-    db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", [THRESHOLD_KEY, repr(float(value))])
-
-
-# --------------------------------------------------------------------------- canonical item
-
-
-def canonical_key(row: dict[str, Any], rank: Rank) -> tuple:
-    """Sort key of a story's members: the first is its canonical item.
-
-    Active before removed; then the earliest publication day as the page states
-    it (a copy that gives only a date must not beat the original giving the
-    time of day), undated last; then the source listed first in sources.toml;
-    then the shorter path (a site's default-language version has no language
-    prefix: /news/x before /ro/news/x); then the smaller URL.
-    """
-    published = row.get("published")
-    depth = urlsplit(row["url"]).path.rstrip("/").count("/")
-    return (row.get("status", "active") != "active", published is None, (published or "")[:10],
-            rank(row["source"]), depth, row["url"])
 
 
 # --------------------------------------------------------------------------- translations
@@ -151,11 +116,6 @@ class Outcome:
     refreshed: list[int] = field(default_factory=list)  # items fingerprinted again (boilerplate learnt)
 
 
-def _chunks(values: list[int], size: int = _CHUNK) -> Iterator[list[int]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
 def _ints(blob: bytes | None, dtype: str) -> list[int]:
     return [int(value) for value in np.frombuffer(blob, dtype=dtype)] if blob else []
 
@@ -170,7 +130,7 @@ class StoryIndex:
     def __init__(self, db: sqlite_utils.Database, rank: Rank = _no_rank, threshold_: float | None = None):
         self.db = db
         self.rank = rank
-        self.threshold = threshold(db) if threshold_ is None else threshold_
+        self.threshold = threshold(db, neardup.THRESHOLD) if threshold_ is None else threshold_
         self._boilerplate_hints: dict[str, set[int]] = {}  # source -> hashes (see known_boilerplate)
 
     # ------------------------------------------------------------------ reading
@@ -194,7 +154,7 @@ class StoryIndex:
         hashes = list(dict.fromkeys(hashes))
         adding = set(adding)
         found: set[int] = set()
-        for chunk in _chunks(hashes):
+        for chunk in chunks(hashes):
             marks = ",".join("?" for _ in chunk)
             for digest, items in self.db.execute(
                 f"SELECT hash, items FROM source_paragraphs WHERE source = ? AND hash IN ({marks})",
@@ -285,6 +245,7 @@ class StoryIndex:
             row = self.db.execute(
                 "SELECT items, item_ids FROM source_paragraphs WHERE source = ? AND hash = ?",
                 [source, digest]).fetchone()
+            earlier: list[int] | None  # the items counted so far; None once it is boilerplate
             if row is None:
                 items, earlier = 0, []
             else:
@@ -340,7 +301,7 @@ class StoryIndex:
             return []
         mine = neardup.from_blob(fingerprint.signature)
         found: list[tuple[int, float]] = []
-        for chunk in _chunks(sorted(candidates)):
+        for chunk in chunks(sorted(candidates)):
             marks = ",".join("?" for _ in chunk)
             for other, blob in self.db.execute(
                 f"SELECT item_id, signature FROM item_signatures WHERE item_id IN ({marks}) "
@@ -422,7 +383,7 @@ class StoryIndex:
         seen, frontier = {start}, [start]
         while frontier:
             next_frontier: list[int] = []
-            for chunk in _chunks(frontier):
+            for chunk in chunks(frontier):
                 marks = ",".join("?" for _ in chunk)
                 for (other,) in self.db.execute(
                     f"SELECT other_item_id FROM story_links WHERE item_id IN ({marks}) "
@@ -446,7 +407,7 @@ class StoryIndex:
             members = self.component(start)
             done |= members
             rows: list[dict[str, Any]] = []
-            for chunk in _chunks(sorted(members)):
+            for chunk in chunks(sorted(members)):
                 marks = ",".join("?" for _ in chunk)
                 cursor = self.db.execute(
                     f"SELECT id, story_id, source, url, published, status FROM items WHERE id IN ({marks})",
@@ -460,7 +421,7 @@ class StoryIndex:
             old_ids |= {row["story_id"] for row in rows if row["story_id"] is not None}
             new_ids.add(story_id)
             moving = [row["id"] for row in rows if row["story_id"] != story_id]
-            for chunk in _chunks(moving):
+            for chunk in chunks(moving):
                 marks = ",".join("?" for _ in chunk)
                 self.db.execute(f"UPDATE items SET story_id = ? WHERE id IN ({marks})", [story_id, *chunk])
             self.db.execute(
@@ -483,8 +444,6 @@ class StoryIndex:
     def catch_up(self, limit: int = 1000) -> tuple[int, bool]:
         """Bring up to ``limit`` unfingerprinted items into their stories (one transaction each);
         how many, and whether more are left (`presswatch stories --rebuild` does them all)."""
-        from presswatch.archive.db import write_transaction
-
         pending = self.unindexed(limit + 1)
         for item_id in pending[:limit]:
             with write_transaction(self.db):
@@ -497,8 +456,6 @@ class StoryIndex:
         Keeps the translation refs (they come from the pages, which are not stored). Runs in
         batches of ``batch`` items, each its own transaction; returns counts.
         """
-        from presswatch.archive.db import write_transaction
-
         with write_transaction(self.db):
             for table in ("source_paragraphs", "lsh_bands", "item_signatures"):
                 self.db.execute(f"DELETE FROM {table}")
@@ -534,49 +491,4 @@ class StoryIndex:
         return self.counts()
 
     def counts(self) -> dict[str, int]:
-        def one(sql: str, *params: Any) -> int:
-            return self.db.execute(sql, params).fetchone()[0]
-
-        links = "SELECT count(*) FROM story_links WHERE kind = ?"
-        return {
-            "items": one("SELECT count(*) FROM items"),
-            "stories": one("SELECT count(*) FROM stories"),
-            "shared": one("SELECT count(*) FROM stories WHERE members > 1"),
-            "near_duplicate": one(links, NEAR_DUPLICATE),
-            "translation": one(links, TRANSLATION),
-            "unindexed": one("SELECT count(*) FROM items LEFT JOIN item_signatures s ON s.item_id = items.id "
-                             "WHERE s.item_id IS NULL"),
-        }
-
-
-# --------------------------------------------------------------------------- read side
-
-
-def story_of(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
-    """The story of an item: its id, canonical item and every member with how it is linked."""
-    row = db.execute("SELECT story_id FROM items WHERE id = ?", [item_id]).fetchone()
-    if row is None or row[0] is None:
-        return None
-    story_id = row[0]
-    story = db.execute("SELECT canonical_item_id, members FROM stories WHERE id = ?", [story_id]).fetchone()
-    members = [dict(member) for member in db.query(
-        "SELECT id, url, source, language, published, status, title FROM items WHERE story_id = ? "
-        "ORDER BY id",
-        [story_id])]
-    ids = [member["id"] for member in members]
-    links: dict[int, list[dict[str, Any]]] = {member_id: [] for member_id in ids}
-    for chunk in _chunks(ids):
-        marks = ",".join("?" for _ in chunk)
-        for first, second, kind, similarity, via in db.execute(
-            f"SELECT item_id, other_item_id, kind, similarity, via FROM story_links "
-            f"WHERE item_id IN ({marks})",
-            chunk,
-        ):
-            for one, other in ((first, second), (second, first)):
-                if one in links:
-                    links[one].append({"item_id": other, "kind": kind, "similarity": similarity, "via": via})
-    canonical_id = story[0] if story else None
-    for member in members:
-        member["canonical"] = member["id"] == canonical_id
-        member["links"] = sorted(links[member["id"]], key=lambda link: (link["item_id"], link["kind"]))
-    return {"id": story_id, "canonical_item_id": canonical_id, "members": members}
+        return counts(self.db)

@@ -1,51 +1,55 @@
-"""Which archived items belong to which topics of topics.toml.
+"""Which archived items belong to which topics of topics.toml, and how much.
 
-Matching (pure, no database): an item's text is its title, summary and body,
-folded to lower case with diacritics removed (so 'Chișinău', 'Chişinău' and
-'chisinau' are one word, and 'й' matches 'и'). A keyword matches whole words
-only; a phrase matches its words separated by any spaces or punctuation
-('left behind children' matches "left-behind' children"); 'word*' matches
-words starting with 'word'. English keywords apply to every item, the
-keywords of another language only to items in that language. A topic
-collects an item when a keyword (or its saved full-text query) matches, no
-exclusion matches, and the item passes the rule's filters.
+Matching (pure, no database): an item's text is its title, its lead (the summary
+and the body's first paragraph) and the rest of its body, each folded to lower
+case with diacritics removed (so 'Chișinău', 'Chişinău' and 'chisinau' are one
+word, and 'й' matches 'и'). A term matches whole words only; a phrase matches its
+words separated by any spaces or punctuation ('left behind children' matches
+"left-behind' children"); 'word*' matches words starting with 'word'. English
+terms apply to every item, the terms of another language only to items in that
+language.
 
-Storage: the result is the ``item_topics`` table. The classification is
-fingerprinted (topics.toml's content plus CLASSIFIER_VERSION) in ``state``;
-`ensure_classified` recomputes the whole archive when the fingerprint changed.
+Relevance, not mentions (issue 15): every occurrence of a topic's terms weighs
+the term's weight (keywords 1, strong terms ``scoring.strong``) times where it is
+(``scoring.title``, ``lead``, ``body``); an occurrence inside one of the topic's
+negative phrases ("after the pandemic") does not count; a term's repeats add
+``scoring.repeat`` of its weight each, distinct terms add up. A keyword topic takes
+an item when the score reaches ``scoring.threshold``, no exclusion matches, the item
+passes the rule's filters, and it is not an information page (kind "page") unless
+the topic takes pages. A saved search (query topic) takes the items its full-text
+query matches, with its threshold as their score. `Classifier.score` gives every
+topic's decision with the terms that made it (`presswatch topics explain`).
+
+Storage: the result is the ``item_topics`` table (topic, item, score). The
+classification is fingerprinted (topics.toml's content plus CLASSIFIER_VERSION) in
+``state``; `ensure_classified` recomputes the whole archive when the fingerprint changed.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
-from presswatch.archive.db import FEED_TIME, write_transaction
-from presswatch.config.topics import Topic, TopicSet
+from presswatch.archive.db import write_transaction
+from presswatch.archive.schema import FEED_TIME
+from presswatch.config.topics import Scoring, Topic, TopicSet
+from presswatch.text import fold
+
+__all__ = ["fold"]  # re-exported: the matcher's folding, as tests and tools import it from here
 
 FINGERPRINT_KEY = "topics_fingerprint"
 
-# Regexes rather than a Python step per character or str.translate (both ~0.3 ms on a
-# 600-word text that is not pure ASCII; these take a few µs): combining marks are
-# never ASCII, so only the non-ASCII runs are looked at one character at a time.
-_APOSTROPHES = re.compile("[’ʼ‘`ʻ′]")
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _TOKEN = re.compile(r"\w+\*?")
-
-
-def _without_combining(match: re.Match[str]) -> str:
-    return "".join(char for char in match.group() if not unicodedata.combining(char))
-
-
-def fold(text: str) -> str:
-    """Text as the matcher sees it: lower case (casefold), no diacritics, plain apostrophes."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = _NON_ASCII_RUN.sub(_without_combining, decomposed)
-    return _APOSTROPHES.sub("'", unicodedata.normalize("NFC", stripped).casefold())
+_PARAGRAPHS = re.compile(r"\n\s*\n")
+# A first paragraph shorter than this (a dateline, a one-line standfirst) takes the next one
+# into the lead too.
+_SHORT_LEAD = 150
+SECTIONS = ("title", "lead", "body")
 
 
 def keyword_pattern(keyword: str) -> str:
@@ -72,6 +76,27 @@ def item_text(item: dict[str, Any]) -> str:
     return fold("\n".join(part for part in parts if part))
 
 
+def _split_lead(body: str) -> tuple[str, str]:
+    """(lead, rest) of a body: its first paragraph (two if the first is short), the others."""
+    paragraphs = [part for part in (_PARAGRAPHS.split(body) if "\n\n" in body or "\n \n" in body
+                                    else body.split("\n")) if part.strip()]
+    if not paragraphs:
+        return "", ""
+    taken = 2 if len(paragraphs[0]) < _SHORT_LEAD and len(paragraphs) > 1 else 1
+    return "\n".join(paragraphs[:taken]), "\n".join(paragraphs[taken:])
+
+
+def item_sections(item: dict[str, Any]) -> dict[str, str]:
+    """The folded title, lead (summary and first paragraph) and rest of the body of an item."""
+    title = fold(item.get("title") or "")
+    summary = " ".join(fold(item.get("summary") or "").split())
+    lead, rest = _split_lead(fold(item.get("body") or ""))
+    # A summary that is the body's own beginning is not counted twice.
+    if summary and summary[:80] not in " ".join(lead.split()):
+        lead = f"{summary}\n{lead}" if lead else summary
+    return {"title": title, "lead": lead, "body": rest}
+
+
 def item_countries(item: dict[str, Any]) -> list[str]:
     """The source's country and the countries the item names."""
     named = item.get("countries") or []
@@ -84,59 +109,246 @@ def item_countries(item: dict[str, Any]) -> list[str]:
     return sorted(set(countries) | {code for code in named if isinstance(code, str)})
 
 
-class _LanguageRule:
-    """Compiled keywords of one language table (keywords or exclude)."""
+@dataclass(frozen=True)
+class TermHit:
+    """One term of a topic found in an item: where, how often, what it added to the score."""
 
-    def __init__(self, table: dict[str, list[str]]):
-        self.patterns = {language: compile_keywords(words) for language, words in table.items()}
+    term: str  # as written in topics.toml
+    weight: float  # the term's own weight: 1 (keyword), scoring.strong or scoring.context
+    where: tuple[tuple[str, int], ...]  # (section, occurrences found), sections in SECTIONS order
+    points: float
+    negated: int = 0  # occurrences inside a negative phrase, not counted
+    alone: bool = False  # a context term with no keyword or strong term beside it: not counted
 
-    def search(self, text: str, language: str | None) -> str | None:
-        """The first keyword found (English ones for every item, the item's language's too)."""
-        for code in dict.fromkeys(["en", language or "en"]):
-            pattern = self.patterns.get(code)
-            if pattern is not None:
-                found = pattern.search(text)
-                if found:
-                    return found.group(0)
-        return None
+    def describe(self) -> str:
+        """``'pandemic*' x1: title 1, body 2 = 4`` (and what was not counted, and why)."""
+        places = ", ".join(f"{section} {count}" for section, count in self.where) or "nowhere"
+        notes = [f"{self.negated} in negative phrases"] if self.negated else []
+        if self.alone:
+            notes.append("context alone counts nothing")
+        note = f" ({'; '.join(notes)})" if notes else ""
+        return f"{self.term!r} x{self.weight:g}: {places} = {self.points:g}{note}"
+
+
+@dataclass(frozen=True)
+class TopicScore:
+    """A topic's decision on one item: its score, threshold, verdict and why."""
+
+    topic: str
+    score: float
+    threshold: float
+    accepted: bool
+    reason: str  # one line: what decided
+    hits: tuple[TermHit, ...] = ()
+
+
+@dataclass
+class _Compiled:
+    """One topic's patterns for items of one language (English terms plus that language's)."""
+
+    terms: re.Pattern[str] | None  # any term (one alternation, longest first)
+    each: list[tuple[re.Pattern[str], str]]  # in the alternation's order: (the term alone, its group)
+    groups: dict[str, tuple[str, float]]  # group name -> (term as written, weight)
+    context: frozenset[str]  # the groups of context terms (they count only next to another term)
+    negative: re.Pattern[str] | None
+    exclude: re.Pattern[str] | None
+    seen: dict[str, str] = field(default_factory=dict)  # matched text -> its group (memo)
+
+    def group_of(self, matched: str) -> str:
+        """Which term the alternation matched: the first, in its order, matching the text whole.
+        (One alternation without a group per term: groups make the scan three times slower.)"""
+        group = self.seen.get(matched)
+        if group is None:
+            group = next(name for pattern, name in self.each if pattern.fullmatch(matched))
+            if len(self.seen) < 10_000:
+                self.seen[matched] = group
+        return group
+
+
+def _languages(language: str | None) -> list[str]:
+    return list(dict.fromkeys(["en", language or "en"]))
+
+
+def _merged(table: Mapping[str, list[str]], language: str | None) -> list[str]:
+    return [word for code in _languages(language) for word in table.get(code, [])]
+
+
+def _compile_topic(topic: Topic, language: str | None) -> _Compiled:
+    rule, scoring = topic.rule, topic.scoring
+    weights: dict[str, tuple[str, float]] = {}  # pattern -> (term, weight); strong over keyword over context
+    context: set[str] = set()  # the patterns of context terms
+    tables = ((rule.context, scoring.context), (rule.keywords, 1.0), (rule.strong, scoring.strong))
+    for table, weight in tables:
+        for term in _merged(table, language):
+            pattern = keyword_pattern(term)
+            weights[pattern] = (term, weight)
+            if table is rule.context:
+                context.add(pattern)
+            else:
+                context.discard(pattern)
+    groups: dict[str, tuple[str, float]] = {}
+    supporting: set[str] = set()  # the groups of context terms
+    each = []
+    # Longest first: the alternation then prefers the most specific phrase.
+    ordered = sorted(weights, key=lambda p: (-len(p), p))
+    for number, pattern in enumerate(ordered):
+        groups[f"t{number}"] = weights[pattern]
+        if pattern in context:
+            supporting.add(f"t{number}")
+        each.append((re.compile(pattern), f"t{number}"))
+    terms = re.compile(r"(?<!\w)(?:" + "|".join(ordered) + r")(?!\w)") if ordered else None
+    negative = _merged(rule.negative, language)
+    exclude = _merged(rule.exclude, language)
+    return _Compiled(terms, each, groups, frozenset(supporting),
+                     compile_keywords(negative) if negative else None,
+                     compile_keywords(exclude) if exclude else None)
+
+
+def _term_points(places: list[float], weight: float, scoring: Scoring) -> float:
+    """A term's share of the score: its best occurrence whole, the next ones at ``repeat``."""
+    ordered = sorted(places, reverse=True)
+    extra = sum(ordered[1:1 + scoring.max_repeats])
+    return weight * (ordered[0] + scoring.repeat * extra)
+
+
+def _filtered_out(topic: Topic, item: dict[str, Any], countries: list[str]) -> str | None:
+    """Why the rule's filters leave the item out, or None when it passes them."""
+    rule = topic.rule
+    checks = (("sources", item.get("source")), ("kinds", item.get("kind")),
+              ("regions", item.get("region")), ("languages", item.get("language")))
+    for name, value in checks:
+        allowed = getattr(rule, name)
+        if allowed and value not in allowed:
+            return f"filtered out: rule.{name} does not include {value!r}"
+    if rule.countries and not set(rule.countries) & set(countries):
+        return f"filtered out: names none of rule.countries ({', '.join(rule.countries)})"
+    return None
 
 
 class Classifier:
-    """The topics of one topics.toml, compiled once; `topics_for` is pure."""
+    """The topics of one topics.toml, compiled once; `score`, `scores_for` and `topics_for` are pure."""
 
     def __init__(self, topics: TopicSet):
         self.topics = topics
-        self._keywords = {topic.id: _LanguageRule(topic.rule.keywords) for topic in topics}
-        self._exclude = {topic.id: _LanguageRule(topic.rule.exclude) for topic in topics}
+        self._compiled: dict[tuple[str, str | None], _Compiled] = {}
 
     @property
     def query_topics(self) -> list[Topic]:
         return [topic for topic in self.topics if topic.is_query]
 
+    def _patterns(self, topic: Topic, language: str | None) -> _Compiled:
+        key = (topic.id, language)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = _compile_topic(topic, language)
+        return compiled
+
+    def score(self, item: dict[str, Any], query_hits: frozenset[str] | set[str] = frozenset(), *,
+              detail: bool = True) -> list[TopicScore]:
+        """Every topic's decision on an items row (in file order). ``query_hits``: the query topics
+        whose full-text query matches the item (the one part that needs the database).
+        ``detail=False``: topics whose filters leave the item out are not scored (faster)."""
+        sections = item_sections(item)
+        countries = item_countries(item)
+        return [self._decide(topic, item, sections, countries, query_hits, detail) for topic in self.topics]
+
+    def scores_for(self, item: dict[str, Any], query_hits: frozenset[str] | set[str] = frozenset()
+                   ) -> dict[str, float]:
+        """The topics that take the item (in file order) -> their scores."""
+        return {decision.topic: decision.score for decision in self.score(item, query_hits, detail=False)
+                if decision.accepted}
+
     def topics_for(self, item: dict[str, Any], query_hits: frozenset[str] | set[str] = frozenset()
                    ) -> list[str]:
-        """Topic ids (in file order) of an items row. ``query_hits``: the query topics whose
-        full-text query matches the item (the one part that needs the database)."""
-        text = item_text(item)
-        language = item.get("language")
-        countries = item_countries(item)
-        found = []
-        for topic in self.topics:
-            if not topic.rule.admits(item, countries):
-                continue
-            if topic.is_query:
-                if topic.id not in query_hits:
-                    continue
-            elif self._keywords[topic.id].search(text, language) is None:
-                continue
-            if self._exclude[topic.id].search(text, language) is not None:
-                continue
-            found.append(topic.id)
-        return found
+        """Topic ids (in file order) that take an items row."""
+        return list(self.scores_for(item, query_hits))
 
-    def explain(self, item: dict[str, Any], topic_id: str) -> str | None:
-        """The keyword that put the item in a keyword topic (for debugging a rule)."""
-        return self._keywords[topic_id].search(item_text(item), item.get("language"))
+    def explain(self, item: dict[str, Any], topic_id: str,
+                query_hits: frozenset[str] | set[str] = frozenset()) -> TopicScore:
+        """One topic's decision on the item, with the terms that made it."""
+        topic = self.topics.get(topic_id)
+        return self._decide(topic, item, item_sections(item), item_countries(item), query_hits, True)
+
+    def _decide(self, topic: Topic, item: dict[str, Any], sections: dict[str, str], countries: list[str],
+                query_hits: frozenset[str] | set[str], detail: bool) -> TopicScore:
+        threshold = topic.scoring.threshold
+        refusal = _filtered_out(topic, item, countries)
+        if refusal is None and item.get("kind") == "page" and not topic.takes_pages:
+            refusal = "an information page (kind page): the topic does not take pages (include_pages)"
+        if refusal is not None and not detail:
+            return TopicScore(topic.id, 0.0, threshold, False, refusal)
+        if topic.is_query:
+            matched = topic.id in query_hits
+            hits: tuple[TermHit, ...] = ()
+            score = threshold if matched else 0.0
+            reason = "the saved search matches" if matched else "the saved search does not match"
+        else:
+            compiled = self._patterns(topic, item.get("language"))
+            hits = tuple(self._hits(topic, compiled, sections))
+            score = round(sum(hit.points for hit in hits), 2)
+            relation = ">=" if score >= threshold else "<"
+            reason = f"score {score:g} {relation} threshold {threshold:g}"
+            if refusal is None and score >= threshold:
+                refusal = self._excluded(compiled, sections)
+        accepted = score >= threshold and refusal is None
+        if score >= threshold and refusal is not None:
+            reason = f"{reason}, but {refusal}"
+        return TopicScore(topic.id, score if accepted or not topic.is_query else 0.0, threshold, accepted,
+                          reason, hits)
+
+    @staticmethod
+    def _excluded(compiled: _Compiled, sections: dict[str, str]) -> str | None:
+        if compiled.exclude is None:
+            return None
+        for section in SECTIONS:
+            found = compiled.exclude.search(sections[section])
+            if found:
+                return f"excluded: {found.group(0)!r} ({section})"
+        return None
+
+    @staticmethod
+    def _hits(topic: Topic, compiled: _Compiled, sections: dict[str, str]) -> Iterator[TermHit]:
+        if compiled.terms is None:
+            return
+        scoring = topic.scoring
+        section_weight = {"title": scoring.title, "lead": scoring.lead, "body": scoring.body}
+        places: dict[str, list[str]] = {}  # group -> sections of the counted occurrences
+        negated: dict[str, int] = {}
+        for section in SECTIONS:
+            text = sections[section]
+            if not text:
+                continue
+            spans: list[tuple[int, int]] | None = None  # the negative phrases' (found only when needed)
+            for found in compiled.terms.finditer(text):
+                group = compiled.group_of(found.group())
+                start, end = found.span()
+                if spans is None:
+                    spans = ([phrase.span() for phrase in compiled.negative.finditer(text)]
+                             if compiled.negative is not None else [])
+                if any(start < stop and begin < end for begin, stop in spans):
+                    negated[group] = negated.get(group, 0) + 1
+                    places.setdefault(group, [])
+                else:
+                    places.setdefault(group, []).append(section)
+        # Context supports, never decides nor outweighs: it counts once (where it weighs most), only
+        # beside a keyword or strong term, and adds at most as much as those do together.
+        points: dict[str, float] = {}
+        for group, found_in in places.items():
+            if group not in compiled.context and found_in:
+                points[group] = _term_points([section_weight[s] for s in found_in], compiled.groups[group][1],
+                                             scoring)
+        budget = sum(points.values())
+        deciding = budget > 0
+        for group, found_in in places.items():
+            if group in compiled.context and found_in and budget > 0:
+                best = max(section_weight[s] for s in found_in)
+                points[group] = min(compiled.groups[group][1] * best, budget)
+                budget -= points[group]
+        for group, found_in in places.items():
+            term, weight = compiled.groups[group]
+            counts = tuple((section, found_in.count(section)) for section in SECTIONS if section in found_in)
+            yield TermHit(term, weight, counts, round(points.get(group, 0.0), 2), negated.get(group, 0),
+                          alone=bool(found_in) and group in compiled.context and not deciding)
 
 
 def query_hits(
@@ -155,12 +367,13 @@ def query_hits(
     return hits
 
 
-def store_topics(db: sqlite_utils.Database, item_id: int, topic_ids: list[str]) -> None:
+def store_topics(db: sqlite_utils.Database, item_id: int, scores: Mapping[str, float]) -> None:
+    """Replace an item's topics by ``scores`` (topic id -> score)."""
     db.execute("DELETE FROM item_topics WHERE item_id = ?", [item_id])
-    if topic_ids:
+    if scores:
         db.conn.executemany(
-            "INSERT INTO item_topics (topic, item_id) VALUES (?, ?)",
-            [(topic, item_id) for topic in topic_ids],
+            "INSERT INTO item_topics (topic, item_id, score) VALUES (?, ?, ?)",
+            [(topic, item_id, score) for topic, score in scores.items()],
         )
 
 
@@ -178,9 +391,9 @@ def classify_item(db: sqlite_utils.Database, classifier: Classifier, item_id: in
         item = read_item(db, item_id)
         if item is None:
             return []
-        topic_ids = classifier.topics_for(item, query_hits(db, classifier, item_id).get(item_id, set()))
-        store_topics(db, item_id, topic_ids)
-    return topic_ids
+        scores = classifier.scores_for(item, query_hits(db, classifier, item_id).get(item_id, set()))
+        store_topics(db, item_id, scores)
+    return list(scores)
 
 
 def _reclassify_in_transaction(db: sqlite_utils.Database, classifier: Classifier) -> dict[str, int]:
@@ -193,11 +406,12 @@ def _reclassify_in_transaction(db: sqlite_utils.Database, classifier: Classifier
     rows = []
     for values in cursor:
         item = dict(zip(columns, values, strict=True))
-        for topic_id in classifier.topics_for(item, hits.get(item["id"], set())):
-            rows.append((topic_id, item["id"], item["feed_time"]))
+        for topic_id, score in classifier.scores_for(item, hits.get(item["id"], set())).items():
+            rows.append((topic_id, item["id"], item["feed_time"], score))
             counts[topic_id] += 1
     # With the feed time (feeds sort by it): the insert trigger then has nothing to look up.
-    db.conn.executemany("INSERT INTO item_topics (topic, item_id, feed_time) VALUES (?, ?, ?)", rows)
+    db.conn.executemany("INSERT INTO item_topics (topic, item_id, feed_time, score) VALUES (?, ?, ?, ?)",
+                        rows)
     db.execute(
         "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [FINGERPRINT_KEY, classifier.topics.fingerprint],

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pipelines import neardup
 from pipelines.extract import ExtractionRules, extract_fields
 from pipelines.items import Article
-from pipelines.normalizer import NormalizationRules, normalize_article
+from pipelines.normalize.article import NormalizationRules, normalize_article
 
 logger = logging.getLogger(__name__)
 

@@ -5,42 +5,118 @@ in the reactor's thread would make the crawl as slow as one core can extract.
 Pipelines hand pure functions to this pool and await the result, so fetching
 goes on while pages are extracted on every core. One pool per process, shared
 by every crawler in it, started on first use and shut down with the last user.
+
+No page may hold a worker for ever (issue 21): each step has a wall-clock limit;
+a step that overruns it raises `TooSlow`, and the pool's workers are killed and
+replaced (a process pool cannot stop one task). Steps of other pages that were
+running in the killed workers are run once more on the new ones. Workers and
+their forkserver die with the crawl process (`die_with_parent`), whatever kills it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+logger = logging.getLogger("presswatch.workers")
+
 WORKER_NICENESS = 10
+DEFAULT_STEP_SECONDS = 30.0  # wall-clock limit of one step of one page in a worker (0: none)
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 _pool: ProcessPoolExecutor | None = None
 _users = 0
 _size = 0
+_step_seconds = DEFAULT_STEP_SECONDS
+replacements = 0  # pools replaced because a step overran (for tests and the log)
+_free: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None  # idle workers, on the crawl's loop
+
+
+class TooSlow(Exception):
+    """A step overran its wall-clock limit; its worker was killed and replaced."""
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG).
+
+    Called in the forkserver (its parent: the crawl) and in each worker (parent: the
+    forkserver): a crawl killed alone (the OOM killer, kill -9 of its pid) takes them
+    with it instead of leaving ~400 MB of orphans. Elsewhere than Linux: nothing.
+    """
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request: too late for the signal
+        os._exit(1)
 
 
 def default_size() -> int:
     return os.cpu_count() or 1
 
 
-def acquire(size: int) -> None:
-    """Register a user of the pool; ``size`` 0 runs steps inline (no pool)."""
-    global _pool, _users, _size
+def acquire(size: int, step_seconds: float = DEFAULT_STEP_SECONDS) -> None:
+    """Register a user of the pool; ``size`` 0 runs steps inline (no pool, no time limit).
+    ``step_seconds``: the wall-clock limit of one step (0: none)."""
+    global _pool, _users, _size, _step_seconds
     _users += 1
+    _step_seconds = step_seconds
     if size > 0 and _pool is None:
-        # forkserver: workers fork from a clean process, not from one running a
-        # reactor with threads (fork would copy their locks mid-use).
-        context = multiprocessing.get_context("forkserver")
-        # The forkserver imports and warms up what every worker needs (shared copy-on-write).
-        context.set_forkserver_preload(["pipelines.worker_preload"])
-        _pool = ProcessPoolExecutor(max_workers=size, mp_context=context, initializer=_yield_to_the_crawler)
+        _pool = _new_pool(size)
         _size = size
+
+
+def _new_pool(size: int) -> ProcessPoolExecutor:
+    # forkserver: workers fork from a clean process, not from one running a
+    # reactor with threads (fork would copy their locks mid-use).
+    context = multiprocessing.get_context("forkserver")
+    # The forkserver imports and warms up what every worker needs (shared copy-on-write);
+    # pipelines.forkserver_start first, so that it dies with the crawl.
+    context.set_forkserver_preload(["pipelines.forkserver_start", "pipelines.worker_preload"])
+    return ProcessPoolExecutor(max_workers=size, mp_context=context, initializer=_start_worker)
+
+
+def _start_worker() -> None:
+    die_with_parent()
+    _yield_to_the_crawler()
+
+
+def _replace(pool: ProcessPoolExecutor) -> None:
+    """Kill ``pool``'s workers and put a new pool in its place (unless that was done already)."""
+    global _pool, replacements
+    if _pool is not pool:
+        return
+    kill_workers(pool)
+    _pool = _new_pool(_size)
+    replacements += 1
+
+
+def kill_workers(pool: ProcessPoolExecutor | None = None) -> None:
+    """SIGKILL the workers of ``pool`` (default: the current one); what they ran fails with
+    BrokenProcessPool. Safe from any thread (the crawl's watchdog)."""
+    pool = pool or _pool
+    if pool is None:
+        return
+    # A process pool cannot cancel a running task: its processes are the only handle.
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            process.kill()
+        except (OSError, ValueError):
+            pass
+    # Not cancel_futures: the steps queued behind fail with BrokenProcessPool, and `run` retries them.
+    pool.shutdown(wait=False)
 
 
 def _yield_to_the_crawler() -> None:
@@ -71,8 +147,35 @@ def active() -> bool:
 
 
 async def run(function: Callable[..., T], *args: Any) -> T:
-    """Run ``function(*args)`` in the pool (inline when there is none)."""
+    """Run ``function(*args)`` in the pool (inline when there is none, without a time limit).
+
+    Raises `TooSlow` when it runs longer than the step limit (its worker is replaced).
+    """
     if _pool is None:
         return function(*args)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_pool, function, *args)
+    global _free
+    if _free is None or _free[0] is not loop:
+        _free = (loop, asyncio.Semaphore(_size))
+    free = _free[1]
+    for attempt in (1, 2):
+        # One step per worker at a time: a step queued behind others would count their time
+        # against its own limit (a fast page behind a slow one would be "too slow").
+        async with free:
+            pool = _pool
+            if pool is None:  # the last user released the pool meanwhile (the crawl is closing)
+                raise BrokenProcessPool("the worker pool was shut down")
+            future = loop.run_in_executor(pool, function, *args)
+            try:
+                return await asyncio.wait_for(future, _step_seconds or None)
+            except TimeoutError:
+                logger.warning("a %s step took over %g s: its workers are replaced", function.__name__,
+                               _step_seconds)
+                _replace(pool)
+                raise TooSlow(f"took over {_step_seconds:g} s of {function.__name__}: stopped") from None
+            except BrokenProcessPool:
+                # Another page's overrun replaced the workers under this step: once more on the new ones.
+                _replace(pool)
+                if attempt == 2:
+                    raise
+    raise AssertionError("unreachable")

@@ -32,7 +32,9 @@ ITEM_COLUMNS = {
     "author": "Author, where the page names one",
     "published": "Publication time, ISO 8601 with the page's UTC offset; empty when undated",
     "published_utc": "The same instant in UTC (…Z): what sorting and date filters use",
-    "date_source": "Where the date came from: selector, metadata, dateline or listing",
+    "date_source": "Where the date came from: selector, metadata, htmldate, dateline, listing or extensive",
+    "title_source": ("Where the title came from: trafilatura, selector, og:title, twitter:title, heading, "
+                     "listing or url"),
     "language": "Language, ISO 639-1",
     "countries": "JSON list of ISO alpha-2 codes of the countries named in title and text",
     "content_hash": "sha256 of the normalised text: the exact-duplicate key",

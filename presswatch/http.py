@@ -7,9 +7,9 @@ the sample sites, the benchmark site, retries and the crawl's validators.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any, Protocol
 
 
 def http_date(moment: datetime) -> str:
@@ -28,17 +28,23 @@ def parse_http_date(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def not_modified(headers: Mapping[str, str] | object, etag: str, last_modified: datetime | None) -> bool:
+class Headers(Protocol):
+    """Request headers: a Mapping, or http.server's email.message.Message."""
+
+    def get(self, name: str, /) -> Any: ...
+
+
+def not_modified(headers: Headers, etag: str, last_modified: datetime | None) -> bool:
     """True when the request's validators match the current ``etag`` / ``last_modified``.
 
     If-None-Match wins over If-Modified-Since; it uses the weak comparison
     (``W/"x"`` matches ``"x"``). An unreadable date never matches.
     """
-    if_none_match = headers.get("If-None-Match")  # type: ignore[attr-defined]
+    if_none_match = headers.get("If-None-Match")
     if if_none_match is not None:
         tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
         return "*" in tags or etag in tags
-    if_modified_since = headers.get("If-Modified-Since")  # type: ignore[attr-defined]
+    if_modified_since = headers.get("If-Modified-Since")
     if not if_modified_since or last_modified is None:
         return False
     since = parse_http_date(if_modified_since)

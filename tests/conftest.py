@@ -17,12 +17,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from scrapy.crawler import Crawler
+from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
+from scrapy.spiders import Spider
+from scrapy.utils.test import get_crawler
 
 from presswatch.archive.db import open_archive
 from presswatch.sample_sites.server import SampleSiteServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "sources.toml"
+PAGES = ROOT / "tests" / "pages"
+
+
+def file_response(name: str, url: str, *, charset: str = "utf-8", headers: dict[str, str] | None = None,
+                  request: Request | None = None) -> TextResponse:
+    """The saved page tests/pages/<name> as Scrapy hands it over, under the page's real URL
+    (city-scrapers style): an XmlResponse for .xml files, else an HtmlResponse."""
+    response_class = XmlResponse if name.endswith(".xml") else HtmlResponse
+    content_type = "text/xml" if response_class is XmlResponse else "text/html"
+    return response_class(
+        url=url, body=(PAGES / name).read_bytes(), request=request,
+        headers={"Content-Type": f"{content_type}; charset={charset}", **(headers or {})},
+    )
+
+
+def make_crawler(spidercls: type[Spider] | None = None, **settings: object) -> Crawler:
+    """A Scrapy crawler set up as a crawl's (sources.toml and topics.toml loaded by the
+    add-on), to build the spider and the pipelines with; PRESSWATCH_* settings as keywords."""
+    return get_crawler(spidercls, {
+        "ADDONS": {"crawler.addons.CrawlConfigAddon": 0},
+        "PRESSWATCH_SOURCES": str(SOURCES),
+        **settings,
+    })
 
 
 def presswatch(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -12,7 +12,7 @@ import json
 from bench.procmem import TreeSampler, process_tree
 from bench.report import Figure, write_json
 from bench.site import PER_LISTING, BenchServer, BenchSite
-from pipelines.extract import extract_fields, rules_for
+from pipelines.extract import extract_fields, extraction_rules
 from presswatch.config.sources import load_sources
 
 
@@ -42,7 +42,7 @@ def test_generated_sources_extract_title_date_and_a_600_word_body(tmp_path):
     site = BenchSite(60)
     source = load_sources(site.write_sources(tmp_path)).get("bench-news")
     assert source.is_item_url(site.article_url(3)) and not source.is_item_url(site.listing_url(1))
-    fields = extract_fields(site.article(3).body.decode(), site.article_url(3), rules_for(source))
+    fields = extract_fields(site.article(3).body.decode(), site.article_url(3), extraction_rules(source))
     assert fields.title == site.title(3)
     assert fields.date_text == site.published(3).isoformat()
     assert 580 <= len(fields.body.split()) <= 640

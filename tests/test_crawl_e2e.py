@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlite_utils
 
-from pipelines.story_index import canonical_key
+from presswatch.archive.stories import canonical_key
 from presswatch.config.sources import load_sources
 from presswatch.sample_sites.server import load_content
 from tests.conftest import SOURCES

@@ -8,37 +8,26 @@ extraction + normalisation produce.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from scrapy.http import HtmlResponse
 
-from pipelines.extract import ExtractionRules, extract_fields, rules_for
+from pipelines.extract import ExtractionRules, extract_fields, extraction_rules
 from pipelines.items import Article
-from pipelines.normalizer import normalize_article
-from pipelines.normalizer import rules_for as normalization_rules
+from pipelines.normalize.article import normalization_rules, normalize_article
 from presswatch.config.sources import load_sources
-from tests.conftest import SOURCES
+from tests.conftest import SOURCES, file_response
 
-PAGES = Path(__file__).parent / "pages"
 SOURCE_LIST = load_sources(SOURCES)
 FETCHED = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-
-
-def saved_response(name: str, url: str, charset: str = "utf-8") -> HtmlResponse:
-    return HtmlResponse(
-        url=url, body=(PAGES / f"{name}.html").read_bytes(),
-        headers={"Content-Type": f"text/html; charset={charset}"},
-    )
 
 
 def article_from(name: str, source_id: str, url: str, *, charset: str = "utf-8",
                  last_modified: str | None = None, listing_date: str | None = None) -> Article:
     """What the pipelines make of a saved page: extract, then normalise."""
     source = SOURCE_LIST.get(source_id)
-    response = saved_response(name, url, charset)
-    fields = extract_fields(response.text, response.url, rules_for(source))
+    response = file_response(f"{name}.html", url, charset=charset)
+    fields = extract_fields(response.text, response.url, extraction_rules(source))
     article = Article(
         source=source_id, url=response.url, title=fields.title, body=fields.body, summary=fields.summary,
         author=fields.author, fetched=FETCHED, date_text=fields.date_text, date_origin=fields.date_origin,
@@ -62,6 +51,19 @@ def test_global_newsroom_press_release():
     assert "Who We Are" not in article.body
     assert len(article.body.split("\n\n")) == 7
     assert article.countries == ["AF", "CD", "CN", "EG", "IN", "MX", "PH", "SY", "US"]
+
+
+def test_regional_news_page():
+    article = article_from("eca-news", "eca-news", "https://eca.iom.int/news/wdatip-around-region")
+    assert article.title == "WDATiP around the Region"
+    assert article.published == datetime(2021, 8, 3, 10, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert article.date_source == "metadata"
+    assert article.language == "en"
+    assert article.canonical_url == "https://eca.iom.int/news/wdatip-around-region"
+    assert article.body.startswith(
+        "From Instagram campaigns to press conferences and art installations, we take a look at how IOM")
+    assert len(article.body.split("\n\n")) == 4
+    assert article.countries == ["BY", "KG", "KZ", "MD", "MK", "RS", "UA"]
 
 
 def test_drupal7_regional_release_with_teaser_style_date():
@@ -189,8 +191,8 @@ def test_windows_1257_page():
 
 
 def test_extraction_is_pure_and_never_raises_on_garbage():
-    html = (PAGES / "iom-press.html").read_text(encoding="utf-8")
     url = "https://www.iom.int/news/world-migration-report-2022-launched"
+    html = file_response("iom-press.html", url).text
     assert extract_fields(html, url) == extract_fields(html, url)
     for junk in ("", "   ", "<html>", "\x00\x01binary", "<<<>>>" * 100):
         fields = extract_fields(junk, "https://example.org/x")
@@ -218,11 +220,12 @@ def test_configured_selectors_override_trafilatura():
 
 def test_worker_warm_up_builds_the_lazy_tables_the_workers_share():
     """The forkserver runs this before forking the workers: each table it builds is shared."""
-    from pipelines import neardup, normalize
+    from pipelines import neardup
+    from pipelines.normalize import countries
     from pipelines.worker_preload import warm_up
 
-    normalize._country_matcher.cache_clear()
+    countries._country_matcher.cache_clear()
     neardup._permutations.cache_clear()
     warm_up()
-    assert normalize._country_matcher.cache_info().currsize >= 1
+    assert countries._country_matcher.cache_info().currsize >= 1
     assert neardup._permutations.cache_info().currsize == 1  # datasketch (and scipy) loaded

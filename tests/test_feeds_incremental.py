@@ -41,9 +41,10 @@ from feeds.collect import (
     topic_spec,
 )
 from feeds.publish import publish_feeds, source_names_from
-from pipelines.story_index import canonical_key
 from pipelines.topics import Classifier, classify_item, item_countries
-from presswatch.archive.db import MIGRATIONS, migrate, open_archive
+from presswatch.archive.db import open_archive
+from presswatch.archive.schema import MIGRATIONS, migrate
+from presswatch.archive.stories import canonical_key
 from presswatch.config.sources import KINDS
 from presswatch.config.topics import TopicSet, load_topics
 from tests.conftest import ROOT, SOURCES
@@ -96,7 +97,11 @@ def reference_feeds(db: sqlite_utils.Database, topics: TopicSet, *, limit: int,
         feeds[f"kinds/{kind}"] = Feed(kind_spec(kind))
     countries: dict[str, Feed] = {}
     extra: dict[str, Feed] = {}
-    for row in db.query(f"SELECT {_COLUMNS} FROM items WHERE status = 'active' ORDER BY {ORDER}"):
+    # Issue 15: backfills (undated, first seen during their source's first crawl run) after the others.
+    backfill = ("(published_utc IS NULL AND EXISTS (SELECT 1 FROM crawl_runs AS r WHERE r.source = items.source"
+                " AND r.id = (SELECT min(id) FROM crawl_runs WHERE source = items.source)"
+                " AND first_seen >= r.started AND (r.finished IS NULL OR first_seen <= r.finished)))")
+    for row in db.query(f"SELECT {_COLUMNS} FROM items WHERE status = 'active' ORDER BY {backfill}, {ORDER}"):
         group_rows = stories.get(row["story_id"])
         if group_rows is not None and shown[row["story_id"]] != row["id"]:
             continue
@@ -109,9 +114,11 @@ def reference_feeds(db: sqlite_utils.Database, topics: TopicSet, *, limit: int,
             if f"sources/{source}" not in feeds and f"sources/{source}" not in extra:
                 extra[f"sources/{source}"] = Feed(source_spec(source, None))
             keys.append(f"sources/{source}")
-        for code in codes:
-            countries.setdefault(f"countries/{code.lower()}", Feed(country_spec(code)))
-            keys.append(f"countries/{code.lower()}")
+        news_codes = {code for m in group if m["kind"] != "page" for code in item_countries(m)}
+        for code in codes:  # issue 15: information pages are not in country feeds
+            if code in news_codes:
+                countries.setdefault(f"countries/{code.lower()}", Feed(country_spec(code)))
+                keys.append(f"countries/{code.lower()}")
         keys += [f"kinds/{kind}" for kind in kinds]
         others = sorted((m for m in group if m["id"] != row["id"]), key=lambda m: canonical_key(m, rank))
         also = [Elsewhere(m["url"], m["language"]) for m in others]

@@ -10,6 +10,8 @@ import pytest
 import scheduler as scheduler_module
 from feeds.health import render_health_feed, write_health_feed
 from presswatch.archive import health
+from presswatch.archive.runs import recover_orphaned_runs
+from presswatch.config.cron import crontab_weekdays, source_trigger
 from presswatch.config.sources import Schedule, Source
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -199,11 +201,11 @@ def source(schedule, timezone="UTC"):
     ("sat,sun", "sun,sat"), ("*/2", "sun,tue,thu,sat"), ("0-6", "*"), ("mon-wed", "mon,tue,wed"),
 ])
 def test_crontab_weekdays_count_from_sunday(crontab, expected):
-    assert scheduler_module.crontab_weekdays(crontab) == expected
+    assert crontab_weekdays(crontab) == expected
 
 
 def test_cron_schedules_fire_on_crontab_weekdays_in_the_source_timezone():
-    trigger = scheduler_module.source_trigger(source({"cron": "0 7 * * 1-5"}, "Europe/Chisinau"))
+    trigger = source_trigger(source({"cron": "0 7 * * 1-5"}, "Europe/Chisinau"))
     friday_evening = datetime(2024, 3, 1, 18, 0, tzinfo=UTC)
     fire = trigger.get_next_fire_time(None, friday_evening)
     assert fire.astimezone(UTC) == datetime(2024, 3, 4, 5, 0, tzinfo=UTC)  # Monday 07:00 in Chisinau
@@ -223,7 +225,7 @@ def test_overdue_interval_and_cron_sources():
 def test_orphaned_running_rows_are_marked_failed(archive):
     ids = [archive["crawl_runs"].insert({"source": s, "started": "2024-03-01T10:00:00Z", "status": "running",
                                          "pid": pid}).last_pk for s, pid in [("a", 11), ("b", 12), ("c", 13)]]
-    recovered = scheduler_module.recover_orphaned_runs(archive, keep={13}, alive=lambda pid: pid == 12,
+    recovered = recover_orphaned_runs(archive, keep={13}, alive=lambda pid: pid == 12,
                                                        now="2024-03-01T11:00:00Z")
     assert [row["id"] for row in recovered] == [ids[0]]
     row = archive["crawl_runs"].get(ids[0])

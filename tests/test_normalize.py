@@ -1,4 +1,4 @@
-"""Tests for pipelines.normalize (pure functions: no network, no Scrapy)."""
+"""Tests for the pipelines.normalize package (pure functions: no network, no Scrapy)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.normalize import (
-    canonical_url,
-    clean_text,
-    clean_title,
-    content_hash,
-    countries_mentioned,
-    dateline_date,
-    item_uid,
-    normalize_language,
-    parse_date,
-)
+from pipelines.normalize.countries import countries_mentioned
+from pipelines.normalize.dates import dateline_date, parse_page_date
+from pipelines.normalize.hashes import content_hash, item_uid
+from pipelines.normalize.language import normalize_language
+from pipelines.normalize.text import clean_text, clean_title
+from pipelines.normalize.urls import canonical_url
 
 VIENNA = ZoneInfo("Europe/Vienna")
 CHISINAU = ZoneInfo("Europe/Chisinau")
@@ -105,6 +100,13 @@ def test_canonical_url(url, expected):
     assert canonical_url(url) == expected
 
 
+def test_canonical_url_drops_trackers_courlan_knows_and_the_ones_we_add():
+    # courlan's pattern (utm_, fbclid, ...) and our additions on top (HubSpot, TikTok, LinkedIn...).
+    url = ("https://www.iom.int/news/x?ttclid=1&_hsenc=2&__hstc=3&hsa_cam=4&li_fat_id=5&igsh=6&spm=7"
+           "&wickedid=8&gclsrc=9&fbclid=10&utm_term=11&page=2&type[0]=press_release")
+    assert canonical_url(url) == "https://www.iom.int/news/x?page=2&type[0]=press_release"
+
+
 def test_canonical_url_keeps_drupal_listing_params():
     url = (
         "https://www.iom.int/search?type[0]=press_release&type[1]=blog_list"
@@ -158,7 +160,7 @@ def test_canonical_url_is_idempotent():
     ],
 )
 def test_parse_date_local_formats(text, languages, expected):
-    result = parse_date(text, languages, "Europe/Vienna")
+    result = parse_page_date(text, languages, "Europe/Vienna")
     assert result == expected
     # no offset in the text: wall time in the given zone, as a zoneinfo zone
     assert result.tzinfo == VIENNA
@@ -166,27 +168,27 @@ def test_parse_date_local_formats(text, languages, expected):
 
 
 def test_parse_date_offset_in_text_wins():
-    result = parse_date("2021-12-01T10:30:00+01:00", ["en"], "Europe/Chisinau")
+    result = parse_page_date("2021-12-01T10:30:00+01:00", ["en"], "Europe/Chisinau")
     assert result == datetime(2021, 12, 1, 10, 30, tzinfo=timezone(timedelta(hours=1)))
     assert result.utcoffset() == timedelta(hours=1)
     assert result.hour == 10
 
-    zulu = parse_date("2021-12-01T10:30:00Z", [], "Europe/Chisinau")
+    zulu = parse_page_date("2021-12-01T10:30:00Z", [], "Europe/Chisinau")
     assert zulu == datetime(2021, 12, 1, 10, 30, tzinfo=UTC)
     assert zulu.utcoffset() == timedelta(0)
 
 
 def test_parse_date_iso_without_offset_uses_timezone():
-    result = parse_date("2021-12-01T10:30:00", ["en"], "Europe/Chisinau")
+    result = parse_page_date("2021-12-01T10:30:00", ["en"], "Europe/Chisinau")
     assert result == datetime(2021, 12, 1, 10, 30, tzinfo=CHISINAU)
     assert result.tzinfo == CHISINAU
 
 
 def test_parse_date_rfc_1123():
-    result = parse_date("Wed, 16 Jun 2021 10:00:00 GMT", ["en"], "Europe/Chisinau")
+    result = parse_page_date("Wed, 16 Jun 2021 10:00:00 GMT", ["en"], "Europe/Chisinau")
     assert result == datetime(2021, 6, 16, 10, 0, tzinfo=UTC)
     assert result.utcoffset() == timedelta(0)
-    offset = parse_date("Wed, 16 Jun 2021 10:00:00 +0300", ["en"], "Europe/Vienna")
+    offset = parse_page_date("Wed, 16 Jun 2021 10:00:00 +0300", ["en"], "Europe/Vienna")
     assert offset == datetime(2021, 6, 16, 7, 0, tzinfo=UTC)
     assert offset.utcoffset() == timedelta(hours=3)
 
@@ -216,20 +218,20 @@ def test_parse_date_rfc_1123():
     ],
 )
 def test_parse_date_rejects(text):
-    assert parse_date(text, ["en", "ru"], "Europe/Vienna") is None
+    assert parse_page_date(text, ["en", "ru"], "Europe/Vienna") is None
 
 
 def test_parse_date_future_window():
     now = datetime.now(UTC)
     tomorrow = (now + timedelta(days=1)).strftime("%d %B %Y")
     in_five_days = (now + timedelta(days=5)).strftime("%d %B %Y")
-    assert parse_date(tomorrow, ["en"], "UTC") is not None
-    assert parse_date(in_five_days, ["en"], "UTC") is None
+    assert parse_page_date(tomorrow, ["en"], "UTC") is not None
+    assert parse_page_date(in_five_days, ["en"], "UTC") is None
 
 
 def test_parse_date_language_must_be_given():
     # Romanian month names are not read as English
-    assert parse_date("16 iunie 2021", ["en"], "Europe/Chisinau") is None
+    assert parse_page_date("16 iunie 2021", ["en"], "Europe/Chisinau") is None
 
 
 # ---------------------------------------------------------------------- dateline_date
@@ -520,7 +522,7 @@ def test_content_hash_words_are_letters_digits_and_marks_on_every_code_point():
     import sys
     import unicodedata
 
-    from pipelines.normalize import _ASCII_NON_ALNUM, _NON_ASCII_NON_WORD, _keep_mark
+    from pipelines.normalize.hashes import _ASCII_NON_ALNUM, _NON_ASCII_NON_WORD, _keep_mark
 
     characters = "".join(chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF)
     expected = "".join(

@@ -17,7 +17,8 @@ import feedparser
 import pytest
 
 import scheduler as scheduler_module
-from presswatch.archive.db import open_archive, to_utc_text
+from presswatch.archive.db import open_archive
+from presswatch.archive.times import to_utc_text
 from tests.conftest import presswatch
 from tests.scheduler_support import (
     WRAPPER,

@@ -21,7 +21,8 @@ import sqlite_utils
 from click.testing import CliRunner
 
 import presswatch.archive.search as search_module
-from presswatch.archive.db import MIGRATIONS, migrate, open_archive
+from presswatch.archive.db import open_archive
+from presswatch.archive.schema import MIGRATIONS, migrate
 from presswatch.archive.search import QueryError, SearchQuery, check_values, parse_date, parse_query, search
 from presswatch.cli.main import main
 from tests.conftest import ROOT
@@ -590,6 +591,28 @@ def test_show_lists_earlier_versions(archive_copy):
     db.close()
     result = run("show", str(item_id), db_path=archive_copy)
     assert "Earlier versions (1)" in result.stdout and "An older title" in result.stdout
+
+
+def test_diff_finds_an_item_by_the_url_of_its_copy_as_show_does(archive_copy):
+    """`presswatch diff` and `presswatch show` find items the same way (one find_item)."""
+    url = "https://www.iom.int/news/future-family-remittances-digital"
+    copy = "https://rovienna.iom.int/press/future-family-remittances-digital"
+    db = open_archive(archive_copy)
+    item = next(db.query("SELECT * FROM items WHERE url = ?", [url]))
+    assert [row[0] for row in db.execute("SELECT url FROM duplicates WHERE item_id = ?", [item["id"]])] == [copy]
+    db["item_versions"].insert({"item_id": item["id"], "version": 1, "title": "An older title",
+                                "body": item["body"], "fetched": "2021-01-01T00:00:00Z",
+                                "replaced": "2021-02-01T00:00:00Z"})
+    db.close()
+    for key in (copy, url, str(item["id"])):
+        result = run("diff", key, db_path=archive_copy)
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert lines[0] == "--- version 1, fetched 2021-01-01T00:00:00Z"
+        assert lines[1] == f"+++ version 2 (current), fetched {item['fetched']}"
+        assert "-An older title" in lines and "+The Future of Family Remittances is Digital" in lines
+    missing = run("diff", "https://rovienna.iom.int/press/no-such-page", db_path=archive_copy)
+    assert missing.exit_code == 1 and "no item 'https://rovienna.iom.int/press/no-such-page'" in missing.output
 
 
 def test_stats(crawled, db):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from presswatch.cli.main import main
+from presswatch.config.cron import source_trigger
 from presswatch.config.files import ConfigError, parse_duration
 from presswatch.config.sources import load_sources
 
@@ -167,3 +170,34 @@ def test_durations(text, seconds):
 def test_bad_durations(text):
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_crontab_sunday_as_7_and_days_1_to_7_are_accepted_and_fire_on_sunday(tmp_path):
+    """sources.toml validates cron with the scheduler's own translator (presswatch.config.cron)."""
+    text = MINIMAL.replace('schedule = { every = "1h" }', 'schedule = { cron = "0 6 * * 7" }')
+    text = text.replace('cron = "0 7 * * 1-5"', 'cron = "30 7 * * 1-7"')
+    path = write(tmp_path, text)
+    sources = load_sources(path)
+    assert sources.get("alpha").schedule.cron == "0 6 * * 7"
+    assert sources.get("beta").schedule.cron == "30 7 * * 1-7"
+    result = CliRunner().invoke(main, ["sources", "--sources", str(path), "--db", str(tmp_path / "a.db")])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line for line in result.output.splitlines()[2:]}
+    assert "cron 0 6 * * 7" in rows["alpha"] and "cron 30 7 * * 1-7" in rows["beta"]
+    friday = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+    sunday = source_trigger(sources.get("alpha"), jitter=False).get_next_fire_time(None, friday)
+    assert sunday == datetime(2024, 3, 3, 6, 0, tzinfo=UTC) and sunday.strftime("%A") == "Sunday"
+    every_day = source_trigger(sources.get("beta"), jitter=False)
+    saturday = every_day.get_next_fire_time(None, friday)
+    assert saturday.astimezone(UTC) == datetime(2024, 3, 2, 5, 30, tzinfo=UTC)  # 07:30 in Chisinau
+    assert every_day.get_next_fire_time(None, saturday + timedelta(seconds=1)).strftime("%A") == "Sunday"
+
+
+@pytest.mark.parametrize(("cron", "expected"), [
+    ("0 6 * * 8", "schedule.cron: cron '0 6 * * 8': '8' is not a day of the week (0-7 or sun-sat)"),
+    ("0 6 * * 5-2", "schedule.cron: cron '0 6 * * 5-2': range '5-2' runs backwards"),
+    ("0 25 * * *", "schedule.cron: '0 25 * * *' is not a crontab expression"),
+])
+def test_crontab_the_scheduler_cannot_run_is_refused_at_load(tmp_path, cron, expected):
+    message = error_of(tmp_path, MINIMAL.replace('cron = "0 7 * * 1-5"', f'cron = "{cron}"'))
+    assert f"sources.toml:23: source 'beta': {expected}" in message, message

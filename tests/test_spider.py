@@ -7,27 +7,21 @@ pages and next pages it asks for, with which listing dates.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
-from scrapy.http import HtmlResponse, Request, XmlResponse
+from scrapy.http import Request, TextResponse
 
 from crawler.spiders.source import SourceSpider
 from pipelines.items import FetchedPage
-from presswatch.config.sources import load_sources
-from tests.conftest import SOURCES
-
-PAGES = Path(__file__).parent / "pages"
-SOURCE_LIST = load_sources(SOURCES)
+from tests.conftest import file_response, make_crawler
 
 
 def spider_for(source_id: str) -> SourceSpider:
-    spider = SourceSpider(source=source_id)
-    spider.config = SOURCE_LIST.get(source_id)
-    return spider
+    """The spider of ``source_id`` as a crawl builds it (its config from the crawl's add-on)."""
+    return SourceSpider.from_crawler(make_crawler(SourceSpider), source=source_id)
 
 
-def html(name: str, url: str) -> HtmlResponse:
-    return HtmlResponse(url=url, body=(PAGES / f"{name}.html").read_bytes(), encoding="utf-8")
+def html(name: str, url: str) -> TextResponse:
+    return file_response(f"{name}.html", url)
 
 
 def test_global_newsroom_listing_page_with_cards_dates_and_next_page():
@@ -40,6 +34,9 @@ def test_global_newsroom_listing_page_with_cards_dates_and_next_page():
     assert items[0].url == "https://www.iom.int/news/integration-starts-locally-european-cities-share-lessons-welcoming-newcomers"
     assert items[0].meta["listing_date"] == "11 October 2021"
     assert items[0].meta["listing_url"] == url
+    # The teaser's title (issue 14: a fallback for a page without one), not the card's every word.
+    assert items[0].meta["listing_title"] == (
+        "Integration Starts Locally: European Cities Share Lessons on Welcoming Newcomers")
     # The withdrawn release is still listed: the crawl will meet its 404.
     assert items[6].url == "https://www.iom.int/news/statement-on-border-closures-withdrawn"
     assert items[-1].url == "https://www.iom.int/news/migrants-returning-ethiopia-receive-reintegration-support-amid-covid-19"
@@ -90,7 +87,7 @@ def test_country_listing_with_document_relative_links():
 
 
 def test_sitemap_lists_item_pages_only():
-    response = XmlResponse(url="https://micenter.lt/sitemap.xml", body=(PAGES / "micenter-sitemap.xml").read_bytes())
+    response = file_response("micenter-sitemap.xml", "https://micenter.lt/sitemap.xml")
     urls = [request.url for request in spider_for("micenter").parse_sitemap(response)]
     assert urls == [
         "https://micenter.lt/en/about-the-organization",
@@ -107,7 +104,7 @@ def test_sitemap_lists_item_pages_only():
 
 
 def test_rss_feed_items_with_their_dates():
-    response = XmlResponse(url="https://www.iom.int/rss.xml", body=(PAGES / "iom-press-feed.xml").read_bytes())
+    response = file_response("iom-press-feed.xml", "https://www.iom.int/rss.xml")
     requests = list(spider_for("iom-press").parse_feed(response))
     assert len(requests) == 10
     assert requests[0].url == "https://www.iom.int/news/international-migrants-day-migrants-drive-progress-towards-sustainable-development-goals"
@@ -124,8 +121,8 @@ def test_item_urls_pattern_filters_links():
 def test_item_page_is_yielded_as_fetched():
     url = "https://moldova.iom.int/news/launch-moldova-migration-data-profile"
     request = Request(url, meta={"listing_date": "16 June 2021", "listing_url": "https://moldova.iom.int/news"})
-    response = HtmlResponse(
-        url=url, body=(PAGES / "moldova.html").read_bytes(), encoding="utf-8", request=request,
+    response = file_response(
+        "moldova.html", url, request=request,
         headers={"ETag": '"abc"', "Last-Modified": "Wed, 16 Jun 2021 08:00:00 GMT"},
     )
     (page,) = list(spider_for("moldova").parse_item(response))

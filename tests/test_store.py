@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.dedupe import identify
 from pipelines.items import Article
-from pipelines.normalize import canonical_url
+from pipelines.normalize.urls import canonical_url
 from pipelines.store import store_article
 from presswatch.archive.db import open_archive
 from presswatch.config.sources import load_sources

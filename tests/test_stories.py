@@ -19,10 +19,11 @@ from feeds.publish import publish_feeds
 from pipelines import neardup
 from pipelines.story_index import BOILERPLATE_MIN_ITEMS, StoryIndex, canonical_key, node_key, translation_refs
 from pipelines.topics import write_transaction
-from presswatch.archive.db import MIGRATIONS, migrate, open_archive
+from presswatch.archive.db import open_archive
+from presswatch.archive.schema import MIGRATIONS, migrate
 from presswatch.config.sources import load_sources
 from presswatch.sample_sites.server import load_content
-from tests.conftest import ROOT, SOURCES, presswatch
+from tests.conftest import ROOT, SOURCES, file_response, presswatch
 from tests.feed_helpers import copy_archive, insert_item
 
 CONTENT = load_content()
@@ -297,8 +298,8 @@ def test_deleting_an_item_keeps_the_story_counts(archive):
 def test_extraction_keeps_the_shortlink():
     from pipelines.extract import extract_fields
 
-    html = (ROOT / "tests/pages/moldova-ro.html").read_text(encoding="utf-8")
     url = "https://moldova.iom.int/ro/news/lansarea-profilului-de-date-privind-migratia-al-republicii-moldova"
+    html = file_response("moldova-ro.html", url).text
     fields = extract_fields(html, url)
     assert fields.shortlink == "https://moldova.iom.int/node/97074"
     assert node_key(fields.shortlink) == "moldova.iom.int/node/97074"

@@ -61,9 +61,11 @@ def test_bundled_topics_load_and_cover_the_seed_topics():
         "integration", "migration-data", "children-left-behind", "sdgs", "mic-work-employment",
         "mic-social-guarantees", "mic-education", "mic-foreigners",
     } <= set(topics.ids)
-    # Keyword topics speak the sites' languages, not only English.
+    # Keyword topics speak the sites' languages, not only English, and French and Spanish for the
+    # global newsroom's releases (issue 15).
     for topic_id in ("covid-19", "remittances", "return-reintegration", "counter-trafficking", "labour-migration"):
-        assert set(topics.get(topic_id).rule.keywords) == {"en", "ro", "uk", "ru", "hy", "lt"}, topic_id
+        rule = topics.get(topic_id).rule
+        assert set(rule.keywords) | set(rule.strong) == {"en", "ro", "uk", "ru", "hy", "lt", "fr", "es"}, topic_id
     assert topics.get("belarus-eu-border").query == "belarus* AND border*"
     assert topics.get("mic-education").rule.sources == ["micenter"]
     assert all(topic.description for topic in topics)

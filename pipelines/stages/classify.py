@@ -1,9 +1,9 @@
 """Topic classification as items arrive (after StorePipeline has written them).
 
-Loads topics.toml (setting PRESSWATCH_TOPICS) once per crawler and compiles its
-matcher once. On opening, reclassifies the whole archive if the file changed
-since the last classification; then classifies each item whose text or record
-changed (outcome new, updated, or duplicate: a copy that took over the record).
+Takes topics.toml (setting PRESSWATCH_TOPICS) as the crawl's add-on loaded it
+(pipelines/stages/config.py) and compiles its matcher once. On opening, reclassifies
+the whole archive if the file changed since the last classification; then classifies
+each item whose text or record changed (outcome new, updated, or duplicate: a copy that took over the record).
 An invalid topics.toml does not stop the crawl: classification is skipped and
 marked stale, so the next `publish` or `reclassify` (which report the error)
 recomputes everything.
@@ -12,13 +12,17 @@ recomputes everything.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
-from pipelines import workers
+from pipelines import derived, workers
 from pipelines.items import Article
+from pipelines.stages.config import archive_path, crawl_config
 from pipelines.topics import (
     Classifier,
     classify_item,
@@ -29,8 +33,7 @@ from pipelines.topics import (
     store_topics,
 )
 from presswatch.archive.db import open_archive, write_transaction
-from presswatch.config.files import ConfigError
-from presswatch.config.topics import default_topics, load_topics
+from presswatch.config.topics import load_topics
 
 logger = logging.getLogger("presswatch.classify")
 
@@ -42,8 +45,8 @@ _worker_classifiers: dict[tuple[str, str], Classifier] = {}
 
 
 def topics_in_worker(topics_path: str, fingerprint: str, item: dict[str, Any],
-                     hits: frozenset[str]) -> list[str] | None:
-    """`Classifier.topics_for` in a worker process: the CPU-heavy, pure part of classifying
+                     hits: frozenset[str]) -> dict[str, float] | None:
+    """`Classifier.scores_for` in a worker process: the CPU-heavy, pure part of classifying
     (folding the text, matching every topic's keywords), a few ms a page that would
     otherwise run on the crawler's event loop. The classifier is compiled once per process.
     None when topics.toml no longer has ``fingerprint`` (edited during the crawl)."""
@@ -54,34 +57,27 @@ def topics_in_worker(topics_path: str, fingerprint: str, item: dict[str, Any],
         if topics.fingerprint != fingerprint:
             return None
         classifier = _worker_classifiers[key] = Classifier(topics)
-    return classifier.topics_for(item, hits)
-
-
-def topics_path_from(setting: str | None) -> Path:
-    """The topics file a crawl uses: the setting, else topics.toml here or the bundled one."""
-    if setting and (setting != "topics.toml" or Path(setting).exists()):
-        return Path(setting)
-    return default_topics()
+    return classifier.scores_for(item, hits)
 
 
 class ClassifyPipeline:
     """Keeps ``item_topics`` current during a crawl."""
 
-    def __init__(self, crawler: Any):
+    def __init__(self, crawler: Crawler, db_path: str):
         self.crawler = crawler
-        self.db_path = crawler.settings["PRESSWATCH_DB"]
-        self.topics_path = topics_path_from(crawler.settings.get("PRESSWATCH_TOPICS"))
-        self.classifier: Classifier | None = None
-        self.error: str | None = None
-        try:
-            self.classifier = Classifier(load_topics(self.topics_path))
-        except ConfigError as exc:
-            self.error = str(exc)
+        self.db_path = db_path
+        config = crawl_config(crawler)  # topics.toml as the crawl's add-on loaded it
+        self.topics_path = config.topics_path
+        self.classifier: Classifier | None = Classifier(config.topics) if config.topics else None
+        self.error: str | None = config.topics_error
         self.db: sqlite_utils.Database | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> ClassifyPipeline:
-        return cls(crawler)
+    def from_crawler(cls, crawler: Crawler) -> ClassifyPipeline:
+        db_path = archive_path(crawler)
+        if not db_path:
+            raise NotConfigured("PRESSWATCH_DB is not set: no archive to classify")
+        return cls(crawler, db_path)
 
     def open_spider(self) -> None:
         self.db = open_archive(self.db_path)
@@ -93,6 +89,11 @@ class ClassifyPipeline:
         if counts is not None:
             logger.info("%s changed: reclassified the archive (%d topic assignments)",
                         self.topics_path, sum(counts.values()))
+        # Items of this source a killed crawl stored, then did not classify (pipelines/derived.py).
+        source = getattr(self.crawler.spider, "source_id", None)
+        completed = derived.complete_topics(self.db, self.classifier, sources=[source] if source else None)
+        if completed:
+            logger.info("%d item(s) a crash left unclassified: classified now", completed)
 
     def close_spider(self) -> None:
         if self.db is not None:
@@ -106,7 +107,10 @@ class ClassifyPipeline:
             return item
         if workers.active():
             return self._classify_in_pool(item)
-        self._classified(item, classify_item(self.db, self.classifier, item.item_id))
+        with write_transaction(self.db):
+            topics = classify_item(self.db, self.classifier, item.item_id)
+            derived.clear(self.db, item.item_id, "topics")
+        self._classified(item, topics)
         return item
 
     async def _classify_in_pool(self, item: Article) -> Article:
@@ -121,7 +125,7 @@ class ClassifyPipeline:
         assert db is not None and classifier is not None and item_id is not None
         record = read_item(db, item_id)
         if record is None:
-            self._classified(item, [])
+            self._classified(item, {})
             return item
         hits = frozenset(query_hits(db, classifier, item_id).get(item_id, set()))
         topics = await workers.run(topics_in_worker, str(Path(self.topics_path).resolve()),
@@ -130,13 +134,14 @@ class ClassifyPipeline:
             current = read_item(db, item_id)
             current_hits = frozenset(query_hits(db, classifier, item_id).get(item_id, set()))
             if topics is None or current != record or current_hits != hits:
-                topics = classifier.topics_for(current, current_hits) if current is not None else []
+                topics = classifier.scores_for(current, current_hits) if current is not None else {}
             if current is not None:
                 store_topics(db, item_id, topics)
+            derived.clear(db, item_id, "topics")
         self._classified(item, topics)
         return item
 
-    def _classified(self, item: Article, topics: list[str]) -> None:
+    def _classified(self, item: Article, topics: Collection[str]) -> None:
         self.crawler.stats.inc_value("presswatch/items_classified")
         if topics:
             logger.debug("[%s] %s: topics %s", item.source, item.title, ", ".join(topics))

@@ -3,7 +3,7 @@
 The near-duplicate fingerprint (shingles + MinHash, a few ms of CPU per page)
 is computed in the worker pool when there is one; the lookups and writes
 (paragraph counts, LSH bands, links, stories) happen here in one short write
-transaction per item. See presswatch/stories.py for what a story is.
+transaction per item. See pipelines/story_index.py for what a story is.
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ import logging
 from typing import Any
 
 import sqlite_utils
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
-from pipelines import neardup, workers
+from pipelines import derived, neardup, workers
 from pipelines.items import Article, RecheckedPage
-from pipelines.normalize import canonical_url
+from pipelines.normalize.urls import canonical_url
+from pipelines.stages.config import archive_path, crawl_config
 from pipelines.story_index import StoryIndex, translation_refs
 from presswatch.archive.db import open_archive, write_transaction
 
@@ -28,24 +31,31 @@ CATCH_UP = 1000  # unfingerprinted archived items handled when a crawl starts
 class StoryPipeline:
     """Keeps stories current during a crawl."""
 
-    def __init__(self, crawler: Any):
-        from presswatch.config.sources import load_sources
-
+    def __init__(self, crawler: Crawler, db_path: str):
         self.crawler = crawler
-        self.db_path = crawler.settings["PRESSWATCH_DB"]
-        self.sources = load_sources(crawler.settings["PRESSWATCH_SOURCES"])
+        self.db_path = db_path
+        self.sources = crawl_config(crawler).sources
         self.db: sqlite_utils.Database | None = None
         self.index: StoryIndex | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> StoryPipeline:
-        return cls(crawler)
+    def from_crawler(cls, crawler: Crawler) -> StoryPipeline:
+        db_path = archive_path(crawler)
+        if not db_path:
+            raise NotConfigured("PRESSWATCH_DB is not set: no archive to keep stories in")
+        return cls(crawler, db_path)
 
     def open_spider(self) -> None:
         self.db = open_archive(self.db_path)
         self.index = StoryIndex(self.db, self.sources.rank)
-        # Items a killed crawl stored but did not get to put into stories (they are not
-        # fetched again), or archived before stories existed: a bounded number per crawl.
+        # Items of this source a killed crawl stored, then did not link, with the translation
+        # refs their pages declared (pipelines/derived.py).
+        source = getattr(self.crawler.spider, "source_id", None)
+        completed = derived.complete_stories(self.index, sources=[source] if source else None)
+        if completed:
+            logger.info("%d item(s) a crash left out of their stories: linked now", completed)
+        # Archived items without a fingerprint (archived before stories existed, or marked by another
+        # source's crawl): a bounded number per crawl.
         done, more = self.index.catch_up(CATCH_UP)
         if done:
             logger.info("%d archived item(s) put into stories%s", done,
@@ -79,6 +89,7 @@ class StoryPipeline:
             return self._in_pool(item, refs)
         with write_transaction(self.index.db):
             outcome = self.index.update(item.item_id, refs=refs)
+            derived.clear(self.index.db, item.item_id, "stories")
         self._done(item, outcome)
         return item
 
@@ -104,11 +115,13 @@ class StoryPipeline:
             return item
         with write_transaction(index.db):
             outcome = index.update(item.item_id, fingerprint=fingerprint, body=body, refs=refs)
+            derived.clear(index.db, item.item_id, "stories")
         self._done(item, outcome)
         return item
 
     def _done(self, item: Article, outcome: Any) -> None:
         stats = self.crawler.stats
+        assert stats is not None
         stats.inc_value("presswatch/items_storied")
         if outcome.members > 1:
             stats.inc_value("presswatch/items_in_shared_stories")

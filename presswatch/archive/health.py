@@ -38,14 +38,12 @@ from typing import Any
 
 import sqlite_utils
 
-from presswatch.archive.db import to_utc_text, write_transaction
+from presswatch.archive.db import write_transaction
+from presswatch.archive.outcomes import COMPLETED_RUNS, FAILED_RUNS, IGNORED_RUNS, HealthState, RunStatus
+from presswatch.archive.times import parse_stored_time, to_utc_text
 
-OK, DEGRADED, UNKNOWN = "ok", "degraded", "unknown"
+OK, DEGRADED, UNKNOWN = HealthState.OK, HealthState.DEGRADED, HealthState.UNKNOWN
 
-# crawl_runs statuses: what a run ended as.
-COMPLETED = ("ok", "degraded")  # the crawl went through (degraded: it did, but looked wrong)
-FAILED = ("failed", "timed_out")
-IGNORED = ("running", "interrupted")  # not a verdict on the source
 
 Run = Mapping[str, Any]
 
@@ -153,10 +151,6 @@ def error_rate(run: Run) -> tuple[int, int]:
     return failed, requests
 
 
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
 def _percent(value: float) -> str:
     return f"{round(value * 100)}%"
 
@@ -175,7 +169,7 @@ def _human(delta: timedelta) -> str:
 
 
 def _empty(run: Run, baseline: Sequence[Run], streak: int, t: Thresholds) -> Finding | None:
-    if run["status"] not in COMPLETED or items_found(run) != 0:
+    if run["status"] not in COMPLETED_RUNS or items_found(run) != 0:
         return None
     known = [count for count in (items_found(r) for r in baseline) if count is not None]
     if len(known) < t.min_baseline_runs:
@@ -193,7 +187,7 @@ def _empty(run: Run, baseline: Sequence[Run], streak: int, t: Thresholds) -> Fin
 
 def _field_share(run: Run, baseline: Sequence[Run], column: str, label: str,
                  t: Thresholds) -> Finding | None:
-    if run["status"] not in COMPLETED:
+    if run["status"] not in COMPLETED_RUNS:
         return None
     extracted = items_extracted(run)
     if extracted < t.field_min_items:
@@ -214,7 +208,7 @@ def _field_share(run: Run, baseline: Sequence[Run], column: str, label: str,
 
 
 def _errors(run: Run, t: Thresholds) -> Finding | None:
-    if run["status"] not in COMPLETED:
+    if run["status"] not in COMPLETED_RUNS:
         return None
     failed, requests = error_rate(run)
     if requests < t.min_requests or failed / requests <= t.max_error_rate:
@@ -229,11 +223,11 @@ def _errors(run: Run, t: Thresholds) -> Finding | None:
 
 def _failing(judged: Sequence[Run], t: Thresholds) -> Finding | None:
     last = judged[-t.failed_runs:]
-    if len(last) < t.failed_runs or any(run["status"] not in FAILED for run in last):
+    if len(last) < t.failed_runs or any(run["status"] not in FAILED_RUNS for run in last):
         return None
     streak = 0
     for run in reversed(judged):
-        if run["status"] not in FAILED:
+        if run["status"] not in FAILED_RUNS:
             break
         streak += 1
     why = last[-1].get("reason") or last[-1]["status"]
@@ -241,14 +235,14 @@ def _failing(judged: Sequence[Run], t: Thresholds) -> Finding | None:
 
 
 def _stale(completed: Sequence[Run], t: Thresholds) -> Finding | None:
-    times = sorted(_time(run["started"]) for run in completed if _count(run, "items_new"))
+    times = sorted(parse_stored_time(run["started"]) for run in completed if _count(run, "items_new"))
     gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
     if len(gaps) < t.stale_min_gaps:
         return None
-    usual = statistics.median(gaps)
+    usual = timedelta(seconds=statistics.median(gap.total_seconds() for gap in gaps))
     # Silence as far as the crawls saw it: up to the newest run that went through (not
     # "now": a scheduler that was stopped for a week has not seen a silent week).
-    silent = max(_time(run["started"]) for run in completed) - times[-1]
+    silent = max(parse_stored_time(run["started"]) for run in completed) - times[-1]
     limit = max(usual * t.stale_factor, t.stale_floor)
     if silent <= limit:
         return None
@@ -261,16 +255,16 @@ def _stale(completed: Sequence[Run], t: Thresholds) -> Finding | None:
 def evaluate(runs: Iterable[Run], thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Verdict:
     """Judge a source from its crawl_runs rows (any order; the newest decides)."""
     t = thresholds
-    judged = sorted((run for run in runs if run["status"] not in IGNORED), key=lambda run: run["id"])
+    judged = sorted((run for run in runs if run["status"] not in IGNORED_RUNS), key=lambda run: run["id"])
     if not judged:
         return Verdict(UNKNOWN)
     candidates: list[Finding | None] = []
     # What a crawl that went through looks like: the newest such run (a failed run
     # since then says nothing about it, so a degraded source stays degraded).
-    completed = [run for run in judged if run["status"] in COMPLETED]
+    completed = [run for run in judged if run["status"] in COMPLETED_RUNS]
     if completed:
         run, earlier = completed[-1], completed[:-1]
-        baseline = [r for r in earlier if r["status"] == "ok"][-t.baseline_runs:]
+        baseline = [r for r in earlier if r["status"] == RunStatus.OK][-t.baseline_runs:]
         streak = 1
         for previous in reversed(earlier):
             if items_found(previous) != 0:
@@ -340,7 +334,7 @@ def record(db: sqlite_utils.Database, source: str, verdict: Verdict, now: dateti
         old_state = before["state"] if before else UNKNOWN
         old_rules = before["rules"] if before else ""
         changed = old_state != verdict.state or old_rules != verdict.rules
-        db["source_health"].upsert(
+        db.table("source_health").upsert(
             {
                 "source": source,
                 "state": verdict.state,
@@ -361,7 +355,7 @@ def record(db: sqlite_utils.Database, source: str, verdict: Verdict, now: dateti
             return None
         event = HealthEvent(source, at, old_state, verdict.state, verdict.rules, verdict.reason,
                             verdict.run_id)
-        event_id = db["health_events"].insert(
+        event_id = db.table("health_events").insert(
             {"source": source, "at": at, "old_state": old_state, "new_state": verdict.state,
              "rules": verdict.rules, "reason": verdict.reason, "run_id": verdict.run_id}
         ).last_pk

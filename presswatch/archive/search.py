@@ -221,7 +221,8 @@ def parse_date(value: str, option: str, *, end: bool = False) -> str:
     match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", value.strip())
     if not match:
         raise QueryError(f"{option} {value!r} is not a date: use YYYY-MM-DD, YYYY-MM or YYYY")
-    year, month, day = (int(part) if part else None for part in match.groups())
+    year = int(match.group(1))
+    month, day = (int(part) if part else None for part in match.groups()[1:])
     try:
         start = date(year, month or 1, day or 1)
     except ValueError as exc:
@@ -601,14 +602,14 @@ def _lead(text: str, words: int = SNIPPET_TOKENS) -> str:
 # --------------------------------------------------------------------------- values in the archive
 
 
-def distinct_values(db: sqlite_utils.Database, table: str, column: str) -> list[str]:
-    """Distinct non-NULL values of an indexed column, one index seek each (a skip scan)."""
-    sql = (
-        f"WITH RECURSIVE v(x) AS (SELECT (SELECT MIN({column}) FROM {table}) "
-        f"UNION ALL SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > x) "
-        "FROM v WHERE x IS NOT NULL) "
-        "SELECT x FROM v WHERE x IS NOT NULL"
-    )
+def distinct_values(db: sqlite_utils.Database, table: str, column: str, where: str = "1") -> list[str]:
+    """The distinct non-empty values of an indexed column, by skipping from one value to the next
+    in the index: a few lookups, not a scan. ``table`` may carry INDEXED BY (feeds/collect.py reads
+    partial indexes); ``where`` is SQL from the caller, never from a user."""
+    sql = (f"WITH RECURSIVE v(x) AS ("
+           f"SELECT (SELECT min({column}) FROM {table} WHERE {where} AND {column} > '') "
+           f"UNION ALL SELECT (SELECT min({column}) FROM {table} WHERE {where} AND {column} > v.x) "
+           "FROM v WHERE v.x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL")
     return [row[0] for row in db.execute(sql)]
 
 

@@ -24,13 +24,6 @@ class Version:
         return f"version {self.number}{' (current)' if self.current else ''}, fetched {self.fetched}"
 
 
-def find_item(db: sqlite_utils.Database, ref: str) -> dict[str, Any] | None:
-    """An items row by id, uid or URL."""
-    column = "id" if ref.isdigit() else ("url" if "://" in ref else "uid")
-    rows = list(db.query(f"SELECT * FROM items WHERE {column} = ?", [int(ref) if column == "id" else ref]))
-    return rows[0] if rows else None
-
-
 def item_versions(db: sqlite_utils.Database, item: dict[str, Any]) -> list[Version]:
     """Every version of ``item``, oldest first; the last is the current one."""
     versions = [

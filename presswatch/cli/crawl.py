@@ -9,11 +9,17 @@ import click
 from tabulate import tabulate
 
 from presswatch.archive.db import open_archive
+from presswatch.archive.items import find_item
+from presswatch.archive.outcomes import UNSUCCESSFUL_RUNS, RunStatus
+from presswatch.archive.versions import diff_versions, item_versions
 from presswatch.cli.options import (
     base_url_option,
     config_errors,
     db_option,
+    existing_db_option,
     load,
+    mirror_option,
+    open_or_empty,
     public_option,
     sources_option,
     topics_option,
@@ -25,8 +31,7 @@ from presswatch.cli.options import (
 @db_option
 @sources_option
 @topics_option
-@click.option("--mirror", metavar="URL", help="Fetch every site from this mirror (the sample sites), "
-              "keeping the real URLs in the archive, e.g. http://127.0.0.1:8765.")
+@mirror_option
 @click.option("--full", is_flag=True, help="Re-walk every listing page and item (for backfills).")
 @click.option("--workers", type=click.IntRange(0, 64), default=None,
               help="Extraction processes (default: one per core; 0: in this process).")
@@ -68,11 +73,30 @@ def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, topics
         name, equals, value = override.partition("=")
         if not equals or not name.isupper():
             raise click.BadParameter(f"{override!r} is not NAME=VALUE", param_hint="--set")
+        check_setting_type(name, value, settings.get(name))
         settings.set(name, value, priority="cmdline")
-    run_crawl(selected, settings, verbose=verbose)
+    not_started = run_crawl(selected, settings, verbose=verbose)
     failed = print_crawl_summary(db_path, before)
+    if not_started:
+        # An invalid --set value, a config the crawl could not load...: never a silent exit 0.
+        more = f" (and {len(not_started) - 1} more)" if len(not_started) > 1 else ""
+        raise click.ClickException(f"{len(not_started)} of {len(selected)} crawler(s) did not start: "
+                                   f"{not_started[0]}{more}")
     if failed and len(failed) == len(selected):
         sys.exit(1)
+
+
+def check_setting_type(name: str, value: str, current: object) -> None:
+    """A --set value must read as the type of the setting's current value (Scrapy would only fail
+    later, inside the crawler, with an error that names neither)."""
+    if isinstance(current, bool):
+        if value.strip().lower() not in ("true", "false", "1", "0"):
+            raise click.BadParameter(f"{name}={value}: {name} must be true or false", param_hint="--set")
+    elif isinstance(current, int | float):
+        try:
+            float(value)
+        except ValueError:
+            raise click.BadParameter(f"{name}={value}: {name} must be a number", param_hint="--set") from None
 
 
 def print_crawl_summary(db_path: Path, before: int) -> list[str]:
@@ -100,9 +124,9 @@ def print_crawl_summary(db_path: Path, before: int) -> list[str]:
         click.echo(f"\nProblems ({len(problems)}): none stopped the crawl.")
         for problem in problems:
             click.echo(f"  {problem['source']}: {problem['problem']}: {problem['url']} ({problem['detail']})")
-    failed = [run["source"] for run in runs if run["status"] in ("failed", "timed_out", "interrupted")]
+    failed = [run["source"] for run in runs if run["status"] in UNSUCCESSFUL_RUNS]
     for run in runs:
-        if run["status"] != "ok":
+        if run["status"] != RunStatus.OK:
             click.echo(f"  {run['source']}: {run['status']}: {run['reason']}", err=True)
     db.close()
     return failed
@@ -122,28 +146,30 @@ def sources_command(db_path: Path, sources_path: Path) -> None:
     from presswatch.archive.runs import source_overview
 
     sources = load(sources_path)
-    db = open_archive(db_path)
+    db = open_or_empty(db_path)
     rows = source_overview(db, sources)
+    db.close()
     click.echo(tabulate(rows, headers="keys"))
 
 
 @click.command()
 @click.argument("ref", metavar="ID")
-@db_option
+@existing_db_option
 @click.option("--from", "from_version", type=click.IntRange(min=1), default=None,
               help="Older version number (default: the one before --to).")
 @click.option("--to", "to_version", type=click.IntRange(min=1), default=None,
               help="Newer version number (default: the current version).")
 def diff(ref: str, db_path: Path, from_version: int | None, to_version: int | None) -> None:
-    """Show what changed between two versions of an item (ID: its id, uid or URL).
+    """Show what changed between two versions of an item.
+
+    ID is the item's id, its uid, its URL, or the URL of a copy that was folded
+    into it (as for `presswatch show`).
 
     \b
     Example:
         presswatch diff https://www.iom.int/news/some-release
         presswatch diff 42 --from 1 --to 3
     """
-    from presswatch.archive.versions import diff_versions, find_item, item_versions
-
     db = open_archive(db_path)
     item = find_item(db, ref)
     if item is None:

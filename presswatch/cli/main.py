@@ -13,9 +13,11 @@ import click
 
 from presswatch.cli.crawl import crawl, demo, diff, sample_sites, sources_command
 from presswatch.cli.feeds import publish, reclassify, serve
+from presswatch.cli.notify import notify
 from presswatch.cli.query import browse, search, show, stats
 from presswatch.cli.schedule import schedule, status
 from presswatch.cli.stories import stories
+from presswatch.cli.topics import topics_group
 
 
 @click.group()
@@ -32,6 +34,8 @@ def main() -> None:
 for command in (crawl, sources_command, diff, sample_sites, demo, publish, serve, reclassify, search, show,
                 stats, browse, schedule, status, stories):
     main.add_command(command)
+main.add_command(notify)
+main.add_command(topics_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

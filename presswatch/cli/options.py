@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+import sqlite_utils
 
-from presswatch.archive.db import DEFAULT_DB
+from presswatch.archive.db import DEFAULT_DB, open_archive
 from presswatch.config.files import ConfigError
-from presswatch.config.paths import default_sources, default_topics
+from presswatch.config.paths import DEFAULT_BASE_URL, DEFAULT_PUBLIC, default_sources, default_topics
 from presswatch.config.sources import SourceList, load_sources
-
-DEFAULT_BASE_URL = "http://127.0.0.1:8000/"
 
 
 def db_option(command: Callable) -> Callable:
@@ -23,6 +22,44 @@ def db_option(command: Callable) -> Callable:
         "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
         envvar="PRESSWATCH_DB", show_default=True, help="The SQLite archive (env PRESSWATCH_DB).",
     )(command)
+
+
+# How the commands tell a user to run presswatch: the Makefile's venv, not a `presswatch` on PATH.
+COMMAND = ".venv/bin/presswatch"
+
+
+def no_archive_message(db_path: Path) -> str:
+    return (f"{db_path}: no such archive (run `{COMMAND} crawl` or `{COMMAND} demo` first, "
+            "or give --db / PRESSWATCH_DB)")
+
+
+def archive_exists(db_path: Path) -> bool:
+    return str(db_path) == ":memory:" or Path(db_path).is_file()
+
+
+def _existing_archive(_ctx: click.Context, _param: click.Parameter, value: Path) -> Path:
+    if not archive_exists(value):
+        raise click.ClickException(no_archive_message(value))
+    return value
+
+
+def existing_db_option(command: Callable) -> Callable:
+    """--db FILE that must exist: only `crawl`, `demo` and `schedule` create an archive, so a
+    mistyped path is one line and exit 1, never a new empty archive (and emptied feeds)."""
+    return click.option(
+        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
+        envvar="PRESSWATCH_DB", show_default=True, callback=_existing_archive,
+        help="The SQLite archive, which must exist (env PRESSWATCH_DB).",
+    )(command)
+
+
+def open_or_empty(db_path: Path) -> sqlite_utils.Database:
+    """The archive, or an empty one in memory when there is none yet (`sources`, `status`: they
+    show the configuration all the same, and say so on stderr, without creating a file)."""
+    if archive_exists(db_path):
+        return open_archive(db_path)
+    click.echo(f"No archive at {db_path} yet (run `{COMMAND} crawl` to make one).", err=True)
+    return open_archive(":memory:")
 
 
 def sources_option(command: Callable) -> Callable:
@@ -47,7 +84,7 @@ def public_option(command: Callable) -> Callable:
     """--public DIR (env PRESSWATCH_PUBLIC, default public)."""
     return click.option(
         "--public", "public_dir", type=click.Path(file_okay=False, path_type=Path),
-        default=Path("public"), envvar="PRESSWATCH_PUBLIC", show_default=True,
+        default=DEFAULT_PUBLIC, envvar="PRESSWATCH_PUBLIC", show_default=True,
         help="The directory the feeds are published in (env PRESSWATCH_PUBLIC).",
     )(command)
 
@@ -58,6 +95,25 @@ def base_url_option(command: Callable) -> Callable:
         "--base-url", default=DEFAULT_BASE_URL, envvar="PRESSWATCH_BASE_URL", show_default=True,
         help="Where the public directory is served (env PRESSWATCH_BASE_URL).",
     )(command)
+
+
+def mirror_option(command: Callable) -> Callable:
+    """--mirror URL: fetch every site from a mirror (the sample sites), keeping the real URLs."""
+    return click.option(
+        "--mirror", metavar="URL",
+        help="Fetch every site from this mirror (the sample sites), keeping the real URLs in the "
+             "archive, e.g. http://127.0.0.1:8765.",
+    )(command)
+
+
+def subscriptions_option(default: Path | None) -> Callable[[Callable], Callable]:
+    """--subscriptions FILE (env PRESSWATCH_SUBSCRIPTIONS): who gets digests and alerts."""
+    return click.option(
+        "--subscriptions", "subscriptions_path", type=click.Path(dir_okay=False, path_type=Path),
+        default=default, envvar="PRESSWATCH_SUBSCRIPTIONS", show_default=True,
+        help="The subscriptions: digests and alerts by email and chat (env PRESSWATCH_SUBSCRIPTIONS)"
+             + ("." if default else "; none: notify nobody."),
+    )
 
 
 def config_errors(command: Callable) -> Callable:

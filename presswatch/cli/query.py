@@ -1,8 +1,8 @@
 """The query commands: `presswatch search`, `show`, `stats` and `browse`.
 
-presswatch/cli.py registers them on its `main` group (at its end). The query
-building lives in presswatch/search.py; this module parses options, opens the
-archive and prints. Every mistake a user can make in a query is one line
+presswatch/cli/main.py registers them. The queries live in presswatch/archive/
+(search.py, items.py, stats.py, stories.py); this module parses options, opens
+the archive and prints. Every mistake a user can make in a query is one line
 ("Error: search: ...") and exit status 1, never a traceback.
 """
 
@@ -22,8 +22,9 @@ import click
 import sqlite_utils
 from tabulate import tabulate
 
-from pipelines.story_index import story_of
-from presswatch.archive.db import SCHEMA_VERSION, open_archive, schema_version
+from presswatch.archive.db import open_archive
+from presswatch.archive.items import find_item, item_details
+from presswatch.archive.schema import SCHEMA_VERSION, schema_version
 from presswatch.archive.search import (
     DEFAULT_CANDIDATES,
     MARK_END,
@@ -35,7 +36,9 @@ from presswatch.archive.search import (
     normalize_country,
 )
 from presswatch.archive.search import search as run_search
-from presswatch.cli.options import config_errors, db_option, topics_option
+from presswatch.archive.stats import STAT_DIMENSIONS, archive_stats
+from presswatch.cli.options import config_errors, existing_db_option, topics_option
+from presswatch.config.topics import load_topics
 
 __all__ = ["browse", "search", "show", "stats"]
 
@@ -86,8 +89,6 @@ def _mark(text: str | None) -> str:
 
 def known_topics(topics_path: Path) -> set[str]:
     """The topic ids of topics.toml (none if the file does not exist)."""
-    from presswatch.config.topics import load_topics
-
     if not Path(topics_path).is_file():
         return set()
     return set(load_topics(topics_path).ids)
@@ -98,7 +99,7 @@ def known_topics(topics_path: Path) -> set[str]:
 
 @click.command()
 @click.argument("query", nargs=-1)
-@db_option
+@existing_db_option
 @click.option("--source", "sources", multiple=True, metavar="ID",
               help="Only this source (repeatable: any of them).")
 @click.option("--kind", "kinds", multiple=True, metavar="KIND",
@@ -205,49 +206,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 # --------------------------------------------------------------------------- show
 
 
-def find_item(db: sqlite_utils.Database, key: str) -> dict[str, Any]:
-    """An item by id, uid, canonical URL or the URL of one of its copies."""
-    key = key.strip()
-    row = None
-    if key.isdigit():
-        row = db.execute("SELECT id FROM items WHERE id = ?", [int(key)]).fetchone()
-    if row is None:
-        row = db.execute("SELECT id FROM items WHERE uid = ? OR url = ?", [key.lower(), key]).fetchone()
-    if row is None and key.startswith(("http://", "https://")):
-        row = db.execute("SELECT item_id FROM duplicates WHERE url = ? LIMIT 1", [key]).fetchone()
-    if row is None:
-        raise QueryError(f"no item {key!r} (give an id, a uid or a URL, as `presswatch search` shows them)")
-    return dict(next(db.query("SELECT * FROM items WHERE id = ?", [row[0]])))
-
-
-def item_details(db: sqlite_utils.Database, item: dict[str, Any]) -> dict[str, Any]:
-    """The item with its topics, countries, copies, earlier versions and events (where recorded)."""
-    item_id = item["id"]
-    details = dict(item)
-    for key, default in (("countries", []), ("metadata", {})):
-        try:
-            details[key] = json.loads(item[key]) if item.get(key) else default
-        except ValueError:
-            pass
-    details["topics"] = [row[0] for row in db.execute(
-        "SELECT topic FROM item_topics WHERE item_id = ? ORDER BY topic", [item_id])]
-    details["duplicates"] = list(db.query(
-        "SELECT url, source, reason, first_seen, last_seen, times_seen FROM duplicates "
-        "WHERE item_id = ? ORDER BY first_seen, url", [item_id]))
-    tables = set(db.table_names())
-    details["versions"] = list(db.query(
-        "SELECT version, title, fetched, replaced, content_hash, summary, body FROM item_versions "
-        "WHERE item_id = ? ORDER BY version", [item_id])) if "item_versions" in tables else []
-    details["events"] = list(db.query(
-        "SELECT at, event, detail FROM item_events WHERE item_id = ? ORDER BY at, id", [item_id]
-    )) if "item_events" in tables else []
-    details["story"] = story_of(db, item_id) if "stories" in tables else None
-    return details
-
-
 @click.command()
 @click.argument("item_key", metavar="ID")
-@db_option
+@existing_db_option
 @click.option("--json", "as_json", is_flag=True, help="The item and its records as one JSON object.")
 @click.option("--no-body", is_flag=True, help="Leave out the body text.")
 @query_errors("show")
@@ -264,7 +225,11 @@ def show(item_key: str, db_path: Path, as_json: bool, no_body: bool) -> None:
         presswatch show 42 --json | jq .duplicates
     """
     with reading(db_path) as db:
-        details = item_details(db, find_item(db, item_key))
+        item = find_item(db, item_key)
+        if item is None:
+            raise QueryError(f"no item {item_key.strip()!r} (give an id, a uid or a URL, "
+                             "as `presswatch search` shows them)")
+        details = item_details(db, item)
     if no_body:
         details.pop("body", None)
         for version in details["versions"]:
@@ -291,7 +256,7 @@ def render_item(item: dict[str, Any]) -> str:
         ("topics", ", ".join(item["topics"]) or "-"),
         ("archived", f"first seen {item['first_seen']}, fetched {item['fetched']}"
                      + (f", changed {item['updated']}" if item.get("updated") else "")),
-        ("status", item.get("status") + (f" since {item['removed']}" if item.get("removed") else "")),
+        ("status", f"{item.get('status')}" + (f" since {item['removed']}" if item.get("removed") else "")),
     ]
     metadata = item.get("metadata")
     if isinstance(metadata, dict) and metadata:
@@ -320,7 +285,7 @@ def render_item(item: dict[str, Any]) -> str:
 
 
 def story_lines(story: dict[str, Any] | None) -> list[str]:
-    """The story's members (presswatch/stories.py) and how each is linked."""
+    """The story's members (presswatch/archive/stories.py) and how each is linked."""
     if not story or len(story["members"]) < 2:
         return []
     lines = ["", f"Story {story['id']} ({len(story['members'])} items)", "-----"]
@@ -342,36 +307,8 @@ def story_lines(story: dict[str, Any] | None) -> list[str]:
 
 # --------------------------------------------------------------------------- stats
 
-STAT_DIMENSIONS = ("source", "kind", "month", "topic", "language")
-
-
-def archive_stats(db: sqlite_utils.Database, dimensions: tuple[str, ...] = STAT_DIMENSIONS) -> dict[str, Any]:
-    """Item counts, overall and by each dimension (most first; months newest first)."""
-    total, dated = db.execute("SELECT count(*), count(published_utc) FROM items").fetchone()
-    first, last = db.execute("SELECT min(published_utc), max(published_utc) FROM items").fetchone()
-    stats: dict[str, Any] = {
-        "items": total, "undated": total - dated, "first_published": first, "last_published": last,
-        "duplicates": db.execute("SELECT count(*) FROM duplicates").fetchone()[0],
-    }
-    queries = {
-        "source": "SELECT source, count(*) AS n FROM items GROUP BY source ORDER BY n DESC, source",
-        "kind": "SELECT kind, count(*) AS n FROM items GROUP BY kind ORDER BY n DESC, kind",
-        "language": "SELECT COALESCE(language, '-'), count(*) AS n FROM items GROUP BY language "
-                    "ORDER BY n DESC, language",
-        "month": "SELECT COALESCE(substr(published_utc, 1, 7), 'undated') AS month, count(*) AS n FROM items "
-                 "GROUP BY month ORDER BY month = 'undated', month DESC",
-        "topic": "SELECT topic, count(*) AS n FROM item_topics GROUP BY topic ORDER BY n DESC, topic",
-    }
-    for dimension in dimensions:
-        stats[dimension] = {row[0]: row[1] for row in db.execute(queries[dimension])}
-    if "topic" in dimensions:
-        stats["without_topic"] = db.execute(
-            "SELECT count(*) FROM items WHERE id NOT IN (SELECT item_id FROM item_topics)").fetchone()[0]
-    return stats
-
-
 @click.command()
-@db_option
+@existing_db_option
 @click.option("--by", "dimensions", multiple=True, type=click.Choice(STAT_DIMENSIONS),
               help="Only these counts (repeatable; default: all).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
@@ -409,7 +346,7 @@ def stats(db_path: Path, dimensions: tuple[str, ...], as_json: bool) -> None:
 
 
 @click.command()
-@db_option
+@existing_db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True,
               help="Port to listen on.")

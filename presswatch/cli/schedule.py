@@ -14,18 +14,22 @@ import click
 from tabulate import tabulate
 
 import scheduler
-from presswatch.archive.db import open_archive
+from presswatch.archive import outbox
+from presswatch.archive.outcomes import HealthState
+from presswatch.archive.runs import source_status
 from presswatch.cli.options import (
     base_url_option,
     config_errors,
     db_option,
     load,
+    mirror_option,
+    open_or_empty,
     public_option,
     sources_option,
+    subscriptions_option,
     topics_option,
 )
 from presswatch.config.files import parse_duration
-from presswatch.config.sources import SourceList
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: Any) -> timedelta:
@@ -45,8 +49,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: Any) -> timedel
 @topics_option
 @click.option("--no-publish", is_flag=True, help="Do not publish the topic feeds (health.atom still is).")
 @base_url_option
-@click.option("--mirror", metavar="URL", help="Crawl every site from this mirror (the sample sites), "
-              "e.g. http://127.0.0.1:8765.")
+@mirror_option
 @click.option("--max-crawls", type=click.IntRange(1, 64), default=2, show_default=True,
               envvar="PRESSWATCH_MAX_CRAWLS", help="Crawls running at once (env PRESSWATCH_MAX_CRAWLS).")
 @click.option("--crawl-timeout", type=click.FloatRange(min=1), default=3600, show_default=True,
@@ -66,11 +69,12 @@ def _duration(ctx: click.Context, param: click.Parameter, value: Any) -> timedel
               help="Extraction processes per crawl (default: the crawl's own default).")
 @click.option("--crawl-command", envvar="PRESSWATCH_CRAWL_COMMAND", hidden=True,
               help="The command a crawl runs (default: this Python's `-m presswatch crawl`).")
+@subscriptions_option(None)
 @config_errors
 def schedule(db_path: Path, sources_path: Path, public_dir: Path, topics_path: Path, no_publish: bool,
              base_url: str, mirror: str | None, max_crawls: int, crawl_timeout: float, grace: float,
              publish_every: timedelta, log_dir: Path, keep_logs: int, crawl_workers: int | None,
-             crawl_command: str | None) -> None:
+             crawl_command: str | None, subscriptions_path: Path | None) -> None:
     """Crawl every enabled source on its schedule, publish the feeds and watch each source's health.
 
     Runs in the foreground until SIGTERM or Ctrl-C (a second one stops running
@@ -78,8 +82,9 @@ def schedule(db_path: Path, sources_path: Path, public_dir: Path, topics_path: P
     at once, never two of one source. A source overdue at start (its last
     successful run is older than its interval) runs at once. After every run
     that archived something the feeds are published; a change of a source's
-    health goes to PUBLIC/health.atom. Logs to stdout and LOG_DIR/scheduler.log.
-    docs/scheduler.md has a systemd unit.
+    health goes to PUBLIC/health.atom. With --subscriptions, the digests and
+    alerts that are due are sent after each publish (`presswatch notify`).
+    Logs to stdout and LOG_DIR/scheduler.log. docs/scheduler.md has a systemd unit.
 
     \b
     Example:
@@ -91,7 +96,7 @@ def schedule(db_path: Path, sources_path: Path, public_dir: Path, topics_path: P
         db_path=db_path, sources_path=sources_path, topics_path=None if no_publish else topics_path,
         public_dir=public_dir, log_dir=log_dir, mirror=mirror, base_url=base_url, max_crawls=max_crawls,
         crawl_timeout=crawl_timeout, grace=grace, publish_every=publish_every, keep_logs=keep_logs,
-        crawl_workers=crawl_workers, **options,
+        crawl_workers=crawl_workers, subscriptions_path=subscriptions_path, **options,
     )
     runner = scheduler.Scheduler(config)  # ConfigError: one line, exit 1
     scheduler.setup_logging(log_dir)
@@ -99,39 +104,6 @@ def schedule(db_path: Path, sources_path: Path, public_dir: Path, topics_path: P
         runner.run_forever()
     except scheduler.SchedulerError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def status_rows(db: Any, sources: SourceList) -> list[dict[str, Any]]:
-    """One row per configured source: last run, last new item, health state and why."""
-    from presswatch.archive import health
-
-    last_runs = {
-        row["source"]: row
-        for row in db.query(
-            "SELECT source, started, status, reason FROM crawl_runs "
-            "WHERE id IN (SELECT MAX(id) FROM crawl_runs GROUP BY source)"
-        )
-    }
-    last_new = {row["source"]: row["last_new"]
-                for row in db.query("SELECT source, MAX(first_seen) AS last_new FROM items GROUP BY source")}
-    states = health.states(db)
-    rows = []
-    for source in sources:
-        run = last_runs.get(source.id)
-        state = states.get(source.id)
-        why = state["reason"] if state and state["reason"] else None
-        if why is None and run and run["status"] not in ("ok", "running") and run["reason"]:
-            why = f"last run: {run['reason']}"
-        rows.append({
-            "source": source.id,
-            "schedule": source.schedule.describe() if source.enabled else "disabled",
-            "last run": f"{run['started']} {run['status']}" if run else "never",
-            "last new item": last_new.get(source.id) or "-",
-            "state": state["state"] if state else health.UNKNOWN,
-            "since": state["since"] if state else "-",
-            "why": why or "",
-        })
-    return rows
 
 
 @click.command()
@@ -150,12 +122,17 @@ def status(db_path: Path, sources_path: Path) -> None:
         presswatch status --db data/presswatch.db
     """
     sources = load(sources_path)
-    db = open_archive(db_path)
+    db = open_or_empty(db_path)
     try:
-        rows = status_rows(db, sources)
+        rows = source_status(db, sources)
+        failing = outbox.failing_targets(db)
     finally:
         db.close()
     click.echo(tabulate(rows, headers="keys"))
-    degraded = [row["source"] for row in rows if row["state"] == "degraded"]
+    degraded = [row["source"] for row in rows if row["state"] == HealthState.DEGRADED]
     if degraded:
         click.echo(f"\n{len(degraded)} degraded: {', '.join(degraded)}")
+    if failing:
+        # `presswatch notify` keeps what these did not take and tries again at its next run.
+        click.echo(f"\n{len(failing)} notification target(s) failing:")
+        click.echo(tabulate(failing, headers="keys"))

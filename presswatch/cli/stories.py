@@ -1,6 +1,7 @@
 """`presswatch stories`: the archive's stories, their threshold, and recomputing them.
 
-presswatch/cli.py registers the command. What a story is: presswatch/stories.py.
+presswatch/cli/main.py registers the command. What a story is: pipelines/story_index.py (write
+side) and presswatch/archive/stories.py (read side).
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from pipelines.story_index import StoryIndex, set_threshold, threshold
+from pipelines import neardup
+from pipelines.story_index import StoryIndex
+from presswatch.archive import stories as archive_stories
 from presswatch.archive.db import open_archive, write_transaction
-from presswatch.cli.options import config_errors, db_option, load, sources_option
+from presswatch.cli.options import config_errors, existing_db_option, load, sources_option
 
 
 @click.command()
-@db_option
+@existing_db_option
 @sources_option
 @click.option("--rebuild", is_flag=True,
               help="Recompute every fingerprint, link and story from the archived items (after an "
@@ -40,13 +43,11 @@ def stories(db_path: Path, sources_path: Path, rebuild: bool, new_threshold: flo
         presswatch stories --rebuild
         presswatch stories --threshold 0.5
     """
-    if not Path(db_path).is_file():
-        raise click.ClickException(f"{db_path}: no such archive (crawl first, or give --db / PRESSWATCH_DB)")
     db = open_archive(db_path)
     try:
         if new_threshold is not None:
             with write_transaction(db):
-                set_threshold(db, new_threshold)
+                archive_stories.set_threshold(db, new_threshold)
             rebuild = True
         index = StoryIndex(db, load(sources_path).rank)
         if rebuild:
@@ -54,11 +55,12 @@ def stories(db_path: Path, sources_path: Path, rebuild: bool, new_threshold: flo
                 click.echo(f"  {done:,} of {total:,} items fingerprinted", err=True)
 
             index.rebuild(progress)
-        counts = index.counts()
+        counts = archive_stories.counts(db)
+        current = archive_stories.threshold(db, neardup.THRESHOLD)
         click.echo(
             f"{counts['items']:,} items in {counts['stories']:,} stories; {counts['shared']:,} stories of "
             f"several items ({counts['near_duplicate']:,} near-duplicate links, "
-            f"{counts['translation']:,} translation links); threshold {threshold(db):g}."
+            f"{counts['translation']:,} translation links); threshold {current:g}."
         )
         if counts["unindexed"]:
             click.echo(f"{counts['unindexed']:,} items have no fingerprint yet (archived before stories "

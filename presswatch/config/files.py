@@ -27,7 +27,7 @@ class ConfigError(Exception):
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """Parse a TOML file, turning I/O and syntax errors into a one-line ConfigError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Windows editors) is no statement
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -41,6 +41,9 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         line = match.group(1) if match else "?"
         reason = message[: match.start()].strip() if match else message
         raise ConfigError(f"{path}:{line}: TOML syntax error: {reason}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: TOML nested too deeply (arrays or tables inside each other "
+                          "hundreds of times): not a config file") from None
 
 
 def entry_lines(text: str, table: str) -> list[tuple[int, int]]:
@@ -163,7 +166,7 @@ def load_entries(path: Path, table: str, model: type[Entry]) -> tuple[list[Entry
     for index, raw in enumerate(raw_entries):
         label = f"{table} {raw.get('id', f'#{index + 1}')!r}" if isinstance(raw, dict) else table
         entry = validate_entry(model, raw, path=path, text=text, table=table, index=index, label=label)
-        entry_id = entry.id
+        entry_id = str(getattr(entry, "id", ""))  # every entry model has an id field
         if entry_id in seen:
             line = locate(text, table, index, ["id"])
             raise ConfigError(f"{path}:{line}: {label}: id: duplicate {table} id")

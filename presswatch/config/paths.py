@@ -1,8 +1,13 @@
-"""Where presswatch looks for its files when the user names none."""
+"""Where presswatch looks for its files when the user names none, and where it publishes."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+# Where `presswatch serve` serves public/ by default: the base of every feed's links
+# unless --base-url / PRESSWATCH_BASE_URL says otherwise.
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/"
+DEFAULT_PUBLIC = Path("public")
 
 # The checkout (or installed tree) that ships sources.toml and topics.toml.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

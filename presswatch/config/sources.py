@@ -8,28 +8,21 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pycountry
-from apscheduler.triggers.cron import CronTrigger
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+import re2
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from presswatch.config.files import ConfigError, load_entries, parse_duration
+from presswatch.config.cron import validate_crontab
+from presswatch.config.files import load_entries
+from presswatch.config.types import ID_PATTERN, Country, Duration, EntrySet, Language, Strict
 
 KINDS = ("press_release", "news", "story", "publication", "page")
 Kind = Literal["press_release", "news", "story", "publication", "page"]
-
-
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    return parse_duration(value)
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 def _http_url(value: Any) -> str:
@@ -42,10 +35,6 @@ def _http_url(value: Any) -> str:
 
 
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _selector(value: Any) -> str:
@@ -68,7 +57,7 @@ def _selector(value: Any) -> str:
 Selector = Annotated[str, BeforeValidator(_selector)]
 
 
-class Listing(_Strict):
+class Listing(Strict):
     """How item links are found on listing pages."""
 
     item: Selector | None = None  # each card/teaser; `link` and `date` are looked up inside it
@@ -87,7 +76,7 @@ class Listing(_Strict):
         return self
 
 
-class Selectors(_Strict):
+class Selectors(Strict):
     """Per-field selectors that override what trafilatura finds."""
 
     title: Selector | None = None
@@ -97,7 +86,7 @@ class Selectors(_Strict):
     author: Selector | None = None
 
 
-class Schedule(_Strict):
+class Schedule(Strict):
     """Either ``every = "6h"`` or ``cron = "0 */6 * * *"``; ``jitter`` spreads start times."""
 
     every: Duration | None = None
@@ -108,10 +97,7 @@ class Schedule(_Strict):
     @classmethod
     def _valid_cron(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                CronTrigger.from_crontab(value)
-            except ValueError as exc:
-                raise ValueError(f"{value!r} is not a crontab expression: {exc}") from None
+            validate_crontab(value)  # the scheduler's own translator: 7 and 1-7 are Sunday too
         return value
 
     @field_validator("every")
@@ -131,29 +117,41 @@ class Schedule(_Strict):
         return f"every {self.every}" if self.every is not None else f"cron {self.cron}"
 
 
-def _language(value: Any) -> str:
-    if not isinstance(value, str) or len(value) != 2 or pycountry.languages.get(alpha_2=value) is None:
-        raise ValueError(f"{value!r} is not an ISO 639-1 language code")
-    return value
+def linear_regex(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (google-re2): matching takes time linear in the text whatever
+    the pattern, so a pattern that backtracks (``^(a+)+$``) cannot stall a crawl on URLs a site
+    chooses. Raises ValueError (one line) for what RE2 does not support (backreferences...)."""
+    options = re2.Options()
+    options.log_errors = False  # the error is raised, not printed
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"{pattern!r} is not a regular expression RE2 accepts: {detail}") from None
 
 
-Language = Annotated[str, BeforeValidator(_language)]
+@lru_cache(maxsize=256)
+def _item_url_pattern(pattern: str) -> Any:
+    return linear_regex(pattern)
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
-class Source(_Strict):
+class Source(Strict):
     """One site section presswatch watches."""
 
     id: str
     name: str
     kind: Kind
     region: str
-    country: str | None = None  # ISO 3166-1 alpha-2; omitted for a global source
+    country: Country | None = None  # omitted for a global source
     languages: list[Language] = Field(min_length=1)
     timezone: str = "UTC"
     date_languages: list[Language] | None = None  # month names to expect; default `languages`
+    # How the site writes numeric dates: "DMY" (16.06.2020), "MDY" (06/16/2020) or "YMD";
+    # default: as each page's language does (month first only in US English).
+    date_order: Literal["DMY", "MDY", "YMD"] | None = None
     start_urls: list[HttpUrl] = []
     feeds: list[HttpUrl] = []
     sitemaps: list[HttpUrl] = []
@@ -170,7 +168,7 @@ class Source(_Strict):
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not ID_PATTERN.match(value):
             raise ValueError(f"{value!r} must be lowercase letters, digits and dashes")
         return value
 
@@ -182,15 +180,7 @@ class Source(_Strict):
                 re.compile(value)
             except re.error as exc:
                 raise ValueError(f"{value!r} is not a regular expression: {exc}") from None
-        return value
-
-    @field_validator("country")
-    @classmethod
-    def _valid_country(cls, value: str | None) -> str | None:
-        if value is not None and (
-            len(value) != 2 or pycountry.countries.get(alpha_2=value) is None or value != value.upper()
-        ):
-            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+            linear_regex(value)  # and one RE2 runs in linear time (is_item_url uses it)
         return value
 
     @field_validator("timezone")
@@ -235,7 +225,7 @@ class Source(_Strict):
 
     def is_item_url(self, url: str) -> bool:
         """May ``url`` be an item page (it matches `item_urls`, when given)?"""
-        return self.item_urls is None or re.search(self.item_urls, url) is not None
+        return self.item_urls is None or _item_url_pattern(self.item_urls).search(url) is not None
 
     def allows(self, url: str) -> bool:
         """Is ``url`` on one of this source's domains (or a subdomain of one)?"""
@@ -244,36 +234,17 @@ class Source(_Strict):
         return any(host == domain or host.endswith("." + domain) for domain in domains)
 
 
-class SourceList:
+class SourceList(EntrySet[Source]):
     """All sources of a sources.toml, in file order (the order breaks ties between copies)."""
 
-    def __init__(self, path: Path, sources: list[Source]):
-        self.path = path
-        self.sources = sources
-        self._by_id = {source.id: source for source in sources}
+    kind = "source"
 
-    def __iter__(self):
-        return iter(self.sources)
-
-    def __len__(self) -> int:
-        return len(self.sources)
-
-    def get(self, source_id: str) -> Source:
-        try:
-            return self._by_id[source_id]
-        except KeyError:
-            known = ", ".join(self._by_id)
-            raise ConfigError(f"{self.path}: no source {source_id!r} (known: {known})") from None
-
-    def rank(self, source_id: str) -> int:
-        """Position in the file; unknown sources sort last."""
-        for position, source in enumerate(self.sources):
-            if source.id == source_id:
-                return position
-        return len(self.sources)
+    @property
+    def sources(self) -> list[Source]:
+        return self.entries
 
     def enabled(self) -> list[Source]:
-        return [source for source in self.sources if source.enabled]
+        return [source for source in self.entries if source.enabled]
 
     def select(self, source_ids: list[str] | tuple[str, ...]) -> list[Source]:
         """The named sources (all enabled ones when none are named)."""

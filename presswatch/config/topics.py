@@ -1,14 +1,15 @@
 """The topic list (`topics.toml`): what each topic feed collects.
 
-Each ``[[topic]]`` is either a keyword rule (words and phrases per language,
-exclusions, optional filters on source, kind, country, region and language) or
+Each ``[[topic]]`` is either a scored keyword rule (words and phrases per language,
+strong terms, negative phrases, exclusions, optional filters on source, kind, country,
+region and language, and its ``scoring``: weights and threshold) or
 a saved full-text search (``query``, FTS5 syntax over ``items_fts``). The file is
 validated on load; any mistake stops with one line naming the file, the line,
-the topic and the field (see presswatch/configfile.py), e.g.
+the topic and the field (see presswatch/config/files.py), e.g.
 
     topics.toml:12: topic 'remittances': rule.keywords.en: '*money' ...
 
-Matching itself lives in classify.py; this module only models the file.
+Matching and scoring live in pipelines/topics.py; this module only models the file.
 """
 
 from __future__ import annotations
@@ -19,30 +20,20 @@ import sqlite3
 from pathlib import Path
 from typing import Annotated, Any
 
-import pycountry
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BeforeValidator, Field, StrictBool, ValidationInfo, field_validator
 
-from presswatch.config.files import ConfigError, load_entries
+from presswatch.config.files import load_entries
 from presswatch.config.sources import Kind
+from presswatch.config.types import ID_PATTERN, Country, EntrySet, Language, Strict
 
 # Part of the classification fingerprint: bump it when the matching rules in
 # classify.py change, so every archive is reclassified once with the new code.
-CLASSIFIER_VERSION = "1"
+CLASSIFIER_VERSION = "2"
 
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # A keyword: words separated by spaces or punctuation; '*' only at the end of a
 # word (a prefix: 'remittance*'), after at least three letters.
 _WORD_STAR = re.compile(r"\*")
 _PREFIX_OK = re.compile(r"(?<![\w*])\w{3,}\*(?![\w*])")
-
-
-def _language(value: Any) -> str:
-    if not isinstance(value, str) or len(value) != 2 or pycountry.languages.get(alpha_2=value) is None:
-        raise ValueError(f"{value!r} is not an ISO 639-1 language code")
-    return value
-
-
-Language = Annotated[str, BeforeValidator(_language)]
 
 
 def _keyword(value: Any) -> str:
@@ -78,20 +69,8 @@ def _keyword_list(value: Any) -> list[str]:
 KeywordList = Annotated[list[str], BeforeValidator(_keyword_list)]
 
 
-def _country(value: Any) -> str:
-    if (
-        not isinstance(value, str) or len(value) != 2 or value != value.upper()
-        or pycountry.countries.get(alpha_2=value) is None
-    ):
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
-    return value
-
-
-Country = Annotated[str, BeforeValidator(_country)]
-
-
 def _source_id(value: Any) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
         raise ValueError(f"{value!r} is not a source id (lowercase letters, digits and dashes)")
     return value
 
@@ -123,14 +102,18 @@ def check_fts_query(query: str) -> None:
         conn.close()
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Rule(_Strict):
-    """Which items a topic collects: keywords minus exclusions, within the filters."""
+class Rule(Strict):
+    """Which items a topic collects: the items its terms score enough on, minus exclusions,
+    within the filters."""
 
     keywords: dict[Language, KeywordList] = {}  # language -> words and phrases; 'en' applies to all
+    strong: dict[Language, KeywordList] = {}  # same shape: terms that weigh `scoring.strong`
+    # Same shape: general words that support a topic ("data", "report", "war") but never decide
+    # alone: they weigh `scoring.context` and count only when a keyword or strong term matched.
+    context: dict[Language, KeywordList] = {}
+    # Same shape: phrases in which a term means something else or is only mentioned in passing
+    # ("after the pandemic", "resettlement sites"); a term's occurrence inside one does not count.
+    negative: dict[Language, KeywordList] = {}
     exclude: dict[Language, KeywordList] = {}  # same shape: an item matching one is left out
     sources: list[SourceId] = []  # filters: an empty list means "any"
     kinds: list[Kind] = []
@@ -153,7 +136,33 @@ class Rule(_Strict):
         return True
 
 
-class Topic(_Strict):
+Weight = Annotated[float, Field(ge=0, le=100)]
+
+
+class Scoring(Strict):
+    """How much an item must be about a topic: the weights of where and how often its terms occur.
+
+    A term's occurrence weighs its term weight (1 for keywords, ``strong`` for strong terms,
+    ``context`` for context terms, which count once, only next to a keyword or strong term, and
+    add at most what those add)
+    times where it is (``title``, ``lead``: the summary and first paragraph, ``body``); a term's
+    first occurrence counts whole, each further one (up to ``max_repeats``) ``repeat`` times its
+    weight; distinct terms add up. The topic takes the item when the sum reaches ``threshold``.
+    The defaults make one passing mention in the body (1) or the lead (2) not enough, a title
+    mention (3) or a lead and a body mention enough.
+    """
+
+    threshold: float = Field(default=3.0, gt=0, le=1000)
+    title: Weight = 3.0
+    lead: Weight = 2.0
+    body: Weight = 1.0
+    strong: Weight = 2.0
+    context: Weight = 0.5
+    repeat: Weight = 0.5
+    max_repeats: int = Field(default=3, ge=0, le=100)
+
+
+class Topic(Strict):
     """One topic: a feed at public/topics/<id>.atom and .rss."""
 
     id: str
@@ -161,11 +170,15 @@ class Topic(_Strict):
     description: str = ""
     query: str | None = None  # a saved search (FTS5 syntax), instead of rule.keywords
     rule: Rule = Field(default_factory=Rule, validate_default=True)
+    scoring: Scoring = Field(default_factory=Scoring)
+    # Information pages (kind "page": "About us", "Work and employment") are not news: a topic
+    # takes them only when it asks for them (or names "page" in rule.kinds).
+    include_pages: StrictBool = False
 
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not ID_PATTERN.match(value):
             raise ValueError(f"{value!r} must be lowercase letters, digits and dashes")
         return value
 
@@ -189,11 +202,11 @@ class Topic(_Strict):
         if "query" not in info.data:  # the query itself was invalid: that error is reported
             return value
         query = info.data["query"]
-        if query is None and not value.keywords:
+        if query is None and not (value.keywords or value.strong):
             raise ValueError(
                 "give rule.keywords (words and phrases per language) or a query (full-text search)"
             )
-        if query is not None and value.keywords:
+        if query is not None and (value.keywords or value.strong or value.context or value.negative):
             raise ValueError("give either rule.keywords or a query, not both")
         return value
 
@@ -201,35 +214,24 @@ class Topic(_Strict):
     def is_query(self) -> bool:
         return self.query is not None
 
+    @property
+    def takes_pages(self) -> bool:
+        """Does the topic collect information pages (kind "page")?"""
+        return self.include_pages or "page" in self.rule.kinds
 
-class TopicSet:
+
+class TopicSet(EntrySet[Topic]):
     """All topics of a topics.toml, in file order, with the fingerprint of the file."""
 
+    kind = "topic"
+
     def __init__(self, path: Path, topics: list[Topic], fingerprint: str):
-        self.path = path
-        self.topics = topics
+        super().__init__(path, topics)
         self.fingerprint = fingerprint
-        self._by_id = {topic.id: topic for topic in topics}
-
-    def __iter__(self):
-        return iter(self.topics)
-
-    def __len__(self) -> int:
-        return len(self.topics)
-
-    def __contains__(self, topic_id: object) -> bool:
-        return topic_id in self._by_id
-
-    def get(self, topic_id: str) -> Topic:
-        try:
-            return self._by_id[topic_id]
-        except KeyError:
-            known = ", ".join(self._by_id)
-            raise ConfigError(f"{self.path}: no topic {topic_id!r} (known: {known})") from None
 
     @property
-    def ids(self) -> list[str]:
-        return [topic.id for topic in self.topics]
+    def topics(self) -> list[Topic]:
+        return self.entries
 
 
 def fingerprint(text: str) -> str:
@@ -243,10 +245,3 @@ def load_topics(path: str | Path) -> TopicSet:
     return TopicSet(Path(path), topics, fingerprint(text))
 
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def default_topics() -> Path:
-    """topics.toml in the current directory, else the one shipped with presswatch."""
-    here = Path("topics.toml")
-    return here if here.exists() else PROJECT_ROOT / "topics.toml"

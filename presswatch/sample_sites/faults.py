@@ -53,6 +53,29 @@ FAULT_PAGES: dict[str, str] = {
     "/item/hostile-title": "a title that tries to break out of XML and HTML",
 }
 
+# Issue 21: pages that cost the crawler rather than fail, under /hostile/ (their own listing,
+# so the fault listing above is unchanged). tests/data/hostile_sources.toml crawls them.
+HOSTILE_PAGES: dict[str, str] = {
+    "/hostile/ok": "a good page (the control case of the hostile listing)",
+    "/hostile/many-paragraphs": "20 MB of 660,000 small paragraphs",
+    "/hostile/slow-to-extract": "60,000 small paragraphs in 2 MB: ~13 s of trafilatura",
+    "/hostile/punycode": "1 MB of text declared charset=punycode (decodes in quadratic time)",
+    "/hostile/utf8-as-latin1": "UTF-8 text declared iso-8859-1",
+    "/hostile/utf8-as-koi8": "UTF-8 text declared koi8-r in a <meta>",
+    "/hostile/long-body": "300,000 characters of text in 20 paragraphs",
+    "/hostile/control-title": "a title of control characters only",
+}
+ROMANIAN = "Migrația și remitențele în Republica Moldova: o analiză a fluxurilor de bani trimiși acasă."
+HUGE_LISTING_LINKS = 100_000
+SITEMAP_DEPTH_SERVED = 100  # /hostile/sitemap/N.xml: an index of N+1, until this depth
+
+
+def many_paragraphs(count: int) -> str:
+    """A page of ``count`` tiny paragraphs (extraction time grows faster than their number)."""
+    paragraphs = "".join(f"<p>Paragraph number {n:06d}.</p>" for n in range(count))
+    return page("Many paragraphs", paragraphs)
+
+
 LITHUANIAN = (
     "Vilnius – Tarptautinė migracijos organizacija Lietuvoje padeda grįžtantiems migrantams: "
     "konsultacijos, įdarbinimas, švietimas ir socialinės garantijos. Ąžuolai, čiurkšlės, ęžerai, "
@@ -115,6 +138,8 @@ def answer(handler: Any, state: FaultState, target: str, head: bool) -> int:
             handler.wfile.write(body)
         return status
 
+    if path.startswith("/hostile/"):
+        return answer_hostile(path, send)
     if path == "/robots.txt":
         return send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain; charset=utf-8")
     if path == "/listing":
@@ -213,10 +238,65 @@ def answer(handler: Any, state: FaultState, target: str, head: bool) -> int:
         text = GOOD_BODY + "<p>Bell\x07 and escape\x1b[31m</p>"
         return send(200, page("Control\x0b characters\x00 here\x1b", text).encode())
     if path == "/item/invalid-utf8":
-        body = page("Invalid bytes", GOOD_BODY).encode()
-        body = body.replace(b"control case", b"control \xff\xfe\xc3( case")
-        return send(200, body)
+        raw = page("Invalid bytes", GOOD_BODY).encode()
+        return send(200, raw.replace(b"control case", b"control \xff\xfe\xc3( case"))
     if path == "/item/hostile-title":
         title = "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt; ]]&gt; &amp; \x0b"
         return send(200, page(title, GOOD_BODY).encode())
     return send(404, b"<html><body>Not found</body></html>")
+
+
+def answer_hostile(path: str, send: Any) -> int:
+    """The /hostile/ pages (HOSTILE_PAGES), their listing, a huge listing and endless sitemaps."""
+    if path == "/hostile/listing":
+        links = "".join(f'<div class="views-row"><h3><a href="{link}">{about}</a></h3></div>'
+                        for link, about in HOSTILE_PAGES.items())
+        return send(200, f"<html><body>{links}</body></html>".encode())
+    if path == "/hostile/huge-listing":
+        links = "".join(f'<div class="views-row"><h3><a href="/hostile/item-{n}">Item {n}</a></h3></div>'
+                        for n in range(HUGE_LISTING_LINKS))
+        return send(200, f"<html><body>{links}</body></html>".encode())
+    if path == "/hostile/backtrack-listing":
+        # `^...(a+)+$` against "aaaa...a!" backtracks 2^n times in Python's re; RE2 is linear.
+        links = "".join(f'<div class="views-row"><h3><a href="/hostile/{"a" * 40}{n * "!"}">x</a></h3></div>'
+                        for n in range(1, 30))
+        return send(200, f"<html><body>{links}</body></html>".encode())
+    if path.startswith("/hostile/item-"):
+        return send(200, page(f"Listed item {path.rsplit('-', 1)[1]}", GOOD_BODY).encode())
+    if path.startswith("/hostile/sitemap/"):
+        depth = int(path.rsplit("/", 1)[1].removesuffix(".xml") or 0)
+        if depth >= SITEMAP_DEPTH_SERVED:
+            return send(404, b"")
+        body = ('<?xml version="1.0" encoding="UTF-8"?>'
+                '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<sitemap><loc>https://{FAULTS_HOST}/hostile/sitemap/{depth + 1}.xml</loc></sitemap>"
+                "</sitemapindex>")
+        return send(200, body.encode(), "application/xml")
+    if path == "/hostile/long-body":
+        paragraph = "Remittances support families across the region and beyond. " * 250
+        body = "".join(f"<p>{n} {paragraph}</p>" for n in range(20))
+        return send(200, page("A very long body", body).encode())
+    if path == "/hostile/control-title":
+        return send(200, page("\x01\x02\x1b\x0b", GOOD_BODY).encode())
+    if path == "/hostile/ok":
+        return send(200, page("Hostile listing control page", GOOD_BODY).encode())
+    if path == "/hostile/many-paragraphs":
+        return send(200, _many_paragraphs_bytes(660_000))
+    if path == "/hostile/slow-to-extract":
+        return send(200, _many_paragraphs_bytes(60_000))
+    if path == "/hostile/punycode":
+        text = f"<p>{ROMANIAN}</p>" * (1024 * 1024 // (len(ROMANIAN.encode()) + 7))
+        return send(200, page("Punycode declared", text, charset_meta=None).encode(),
+                    "text/html; charset=punycode")
+    if path == "/hostile/utf8-as-latin1":
+        return send(200, page("Migrația și remitențele", f"<p>{ROMANIAN}</p>", lang="ro",
+                              charset_meta=None).encode(), "text/html; charset=iso-8859-1")
+    if path == "/hostile/utf8-as-koi8":
+        return send(200, page("Migrația și remitențele (koi8-r)", f"<p>{ROMANIAN}</p>", lang="ro",
+                              charset_meta="koi8-r").encode(), "text/html")
+    return send(404, b"<html><body>Not found</body></html>")
+
+
+@lru_cache(maxsize=4)
+def _many_paragraphs_bytes(count: int) -> bytes:
+    return many_paragraphs(count).encode()

@@ -28,6 +28,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import jinja2
 
+from presswatch.http import http_date
+
 HERE = Path(__file__).resolve().parent
 CONTENT_PATH = HERE / "content.toml"
 TEMPLATES_PATH = HERE / "templates"
@@ -207,11 +209,6 @@ def iso(d: datetime) -> str:
     """ISO 8601 with the article's own offset; UTC as ``Z`` (Drupal style)."""
     text = d.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def http_date(d: datetime) -> str:
-    """RFC 1123 date for ``Last-Modified``."""
-    return format_datetime(d.astimezone(UTC).replace(microsecond=0), usegmt=True)
 
 
 # --------------------------------------------------------------------------- pages

@@ -18,11 +18,12 @@ import threading
 import time
 from collections.abc import Callable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from presswatch.http import not_modified
+from presswatch.httpserver import BackgroundServer, ThreadedServer
 
 from . import faults as fault_pages
 from .changes import edition
@@ -31,29 +32,18 @@ from .render import Archive, Page, load_content, render_all, render_index
 __all__ = ["SampleSiteServer", "load_content", "main"]
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False  # keep-alive clients must not hold up stop()
-    allow_reuse_address = True
-    sample: SampleSiteServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-answer (a timeout, a size limit) is normal
-        # here, most of all on the faults host: not worth a traceback.
-        import sys
-
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _HTTPServer
+    server: ThreadedServer
     protocol_version = "HTTP/1.1"
     timeout = 30  # idle keep-alive connections are closed after this
 
     def version_string(self) -> str:
         return "presswatch-sample-sites/1.0"
+
+    @property
+    def _sample(self) -> SampleSiteServer:
+        sample: SampleSiteServer = self.server.owner
+        return sample
 
     # ------------------------------------------------------------- methods
 
@@ -68,7 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
         # edition N (see changes.py); anything else is not allowed.
         host, target = self._target()
         path = urlsplit(target).path
-        if host in self.server.sample.hosts or not path.startswith("/_edition/"):
+        if host in self._sample.hosts or not path.startswith("/_edition/"):
             self._not_allowed()
             return
         length = int(self.headers.get("Content-Length") or 0)
@@ -76,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.read(length)
         number = path.removeprefix("/_edition/")
         try:
-            self.server.sample.set_edition(int(number))
+            self._sample.set_edition(int(number))
         except ValueError as exc:
             status, body = HTTPStatus.BAD_REQUEST, f"{exc}\n".encode()
         else:
@@ -84,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
-        self.server.sample._record(host, "POST", target, int(status))
+        self._sample._record(host, "POST", target, int(status))
         self.end_headers()
         self.wfile.write(body)
 
@@ -98,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Allow", "GET, HEAD")
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
-        self.server.sample._record(host, self.command, target, 405)
+        self._sample._record(host, self.command, target, 405)
         self.end_headers()
         self.wfile.write(body)
 
@@ -124,7 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
         return host.rstrip("."), target
 
     def _answer(self, head: bool) -> None:
-        sample = self.server.sample
+        sample = self._sample
         host, target = self._target()
         if sample.fault_state is not None and host == fault_pages.FAULTS_HOST:
             status = fault_pages.answer(self, sample.fault_state, target, head)
@@ -167,7 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # requests are logged through SampleSiteServer.log
 
 
-class SampleSiteServer:
+class SampleSiteServer(BackgroundServer):
     """The sample sites over HTTP on ``host:port`` (port 0: a free port)."""
 
     def __init__(
@@ -190,50 +180,8 @@ class SampleSiteServer:
         self.requests: list[tuple[str, str, str, int]] = []
         self.log = log
         self._lock = threading.Lock()
-        self._httpd = _HTTPServer((host, port), _Handler)
-        self._httpd.sample = self
-        bound_host, bound_port = self._httpd.server_address[:2]
-        self.url = f"http://{host}:{bound_port}"
-        self.port: int = bound_port
-        self._thread: threading.Thread | None = None
         self._index_cache: dict[int, Page] = {}
-
-    # ------------------------------------------------------------- lifecycle
-
-    def start(self) -> SampleSiteServer:
-        """Serve in a daemon thread; returns self."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name="sample-sites",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._httpd.server_close()
-
-    def serve_forever(self) -> None:
-        """Serve in the foreground until Ctrl-C."""
-        try:
-            self._httpd.serve_forever(poll_interval=0.2)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self._httpd.server_close()
-
-    def __enter__(self) -> SampleSiteServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(_Handler, host=host, port=port, name="sample-sites")
 
     def set_edition(self, number: int) -> None:
         """Serve edition ``number`` of the sites from now on (see changes.py)."""

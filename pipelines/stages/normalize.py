@@ -1,0 +1,38 @@
+"""NormalizePipeline: Article -> normalised and identified Article, in the worker pool
+(dateparser and the country matcher cost CPU)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from pipelines import workers
+from pipelines.items import Article
+from pipelines.normalize.article import normalization_rules, normalized_and_identified
+from pipelines.signals import report_problem
+from pipelines.stages.config import crawl_config
+from presswatch.archive.outcomes import Problem
+
+
+class NormalizePipeline:
+    """Normalises each Article with its source's rules."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.sources = crawl_config(crawler).sources
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> NormalizePipeline:
+        return cls(crawler)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        rules = normalization_rules(self.sources.get(item.source))
+        try:
+            return await workers.run(normalized_and_identified, item, rules)
+        except workers.TooSlow as exc:  # e.g. a date string of 400 KB: its worker was replaced
+            report_problem(self.crawler, item.url, Problem.TOO_SLOW, f"normalisation {exc}")
+            raise DropItem(f"normalisation too slow on {item.url}") from None
