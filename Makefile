@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint install clean bench
+.PHONY: demo test lint install clean bench chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+# Debian's chromium, for the tests that check the published index page and `browse` in a real
+# headless browser (tests/test_in_browser.py; they skip only when it cannot be installed).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } \
+		|| echo "chromium could not be installed (not root? offline?): the browser checks will be skipped"
+
+test: $(STAMP) lint chromium
 	$(BIN)/pytest
 
 # The benchmarks of docs/performance.md (about an hour the first time); smoke run: bench/run --quick

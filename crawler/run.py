@@ -83,7 +83,17 @@ def run_crawl(sources: list[Source], settings: Settings, *, verbose: bool = Fals
     quiet = [] if verbose else [logging.getLogger(name) for name in _QUIET_LOGGERS]
     for logger_ in quiet:
         logger_.setLevel(logging.WARNING)
+    terse = not verbose and not settings.get("LOG_FILE")
+    if terse:
+        # Our own stderr handler, with OneLineFilter; Scrapy's (with its startup banner) stays out.
+        settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+        if sys.stderr.isatty():  # a progress line per source instead of a line per item
+            settings.set("PRESSWATCH_PROGRESS", True, priority="cmdline")
+            extensions = {**settings.getdict("EXTENSIONS"), "crawler.progress.ProgressLine": 10}
+            settings.set("EXTENSIONS", extensions, priority="cmdline")
     process = CrawlerProcess(settings)
+    if terse:
+        install_terse_handler(settings)
     # CrawlerProcess re-applies Scrapy's logging config (scrapy at DEBUG): quiet it again.
     for logger_ in quiet:
         logger_.setLevel(logging.WARNING)
@@ -107,6 +117,44 @@ def run_crawl(sources: list[Source], settings: Settings, *, verbose: bool = Fals
         if watchdog is not None:
             watchdog.cancel()
     return not_started
+
+
+class OneLineFilter(logging.Filter):
+    """A crawl's stderr without -v: one line per expected failure, no tracebacks.
+
+    A failed download is recorded as a problem by the spider (its own warning line, and the
+    summary): Scrapy's retry and robots.txt errors about it would say it twice more, with
+    tracebacks. Libraries speak from WARNING up; -v or --log-file show everything.
+    """
+
+    REPEATS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt")
+    PER_ITEM = ("presswatch.store", "pipelines.story_index")  # a line per item: the summary counts them
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        top = record.name.split(".")[0]
+        if (top in _QUIET_LOGGERS or record.name in self.PER_ITEM) and record.levelno < logging.WARNING:
+            return False
+        if record.name in self.REPEATS or (record.name == "scrapy.core.scraper"
+                                           and str(record.msg).startswith("Error downloading")):
+            return False
+        if record.exc_info:
+            message, reason = record.getMessage(), record.exc_info[1]
+            if reason is not None and str(reason) not in message:
+                message = f"{message}: {type(reason).__name__}: {reason}".splitlines()[0]
+            record.msg, record.args = message, None
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+def install_terse_handler(settings: Settings) -> logging.Handler:
+    """A stderr handler at LOG_LEVEL with OneLineFilter, as the root logger's only one."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(settings.get("LOG_FORMAT"), settings.get("LOG_DATEFORMAT")))
+    handler.setLevel(settings.get("LOG_LEVEL"))
+    handler.addFilter(OneLineFilter())
+    logging.root.setLevel(logging.NOTSET)
+    logging.root.addHandler(handler)
+    return handler
 
 
 def hard_stop_after(seconds: float, db_path: str, timeout: float) -> threading.Timer:

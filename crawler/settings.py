@@ -45,6 +45,9 @@ ITEM_PIPELINES = {
 }
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # robots.txt once per host for all the sources of a crawl (Scrapy's own: once per source)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.robots.SharedRobotsTxtMiddleware": 100,
     "crawler.retry.RetryAfterMiddleware": 550,
     "crawler.encoding.CharsetGuard": 580,  # after decompression: unknown charsets count as none
     "crawler.guard.DomainGuard": 990,  # last before the download handler

@@ -24,6 +24,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from presswatch.archive.times import parse_optional_time
+from presswatch.http import escape_brackets
 from presswatch.text import shorten, strip_xml_invalid
 
 TAG = "tag:presswatch,2024:"
@@ -178,7 +179,7 @@ def entry_from_row(
     updated = parse_optional_time(row.get("updated")) or published
     later = (moment for moment in map(parse_optional_time, republished) if moment)
     updated = max([updated, published, *later])
-    url = strip_xml_invalid(row["url"])
+    url = escape_brackets(strip_xml_invalid(row["url"]))
     title = " ".join(strip_xml_invalid(row.get("title")).split()) or url
     summary = (" ".join(strip_xml_invalid(row.get("summary")).split())
                or shorten(strip_xml_invalid(row.get("body")), SUMMARY_CHARS))
@@ -205,7 +206,8 @@ def entry_from_row(
         language=row.get("language") or None,
         authors=authors,
         kind=kind,
-        also=tuple(Elsewhere(strip_xml_invalid(other.url), other.language) for other in also),
+        also=tuple(Elsewhere(escape_brackets(strip_xml_invalid(other.url)), other.language)
+                   for other in also),
         dated=parse_optional_time(row.get("published")) is not None,
     )
 

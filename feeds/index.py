@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from babel import Locale
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from feeds.build import Entry, Feed, FeedSpec
 from feeds.opml import SECTION_TITLES, opml_name
+from presswatch.text import fold
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 LATEST_PER_TOPIC = 5
@@ -37,12 +39,22 @@ def _environment() -> Environment:
     return env
 
 
+def country_short_name(code: str, official: str) -> str:
+    """A country's English short name (CLDR: "Congo - Kinshasa", "Moldova", "Russia"), not the
+    ISO official one ("Congo, The Democratic Republic of the"); ``official`` when CLDR has none."""
+    return _ENGLISH.territories.get(code.upper(), official)
+
+
+_ENGLISH = Locale("en")
+
+
 @dataclass
 class _Row:
     spec: FeedSpec
     count_label: str
     latest: list[Entry]
     topic_title: str = ""
+    name: str = ""  # as listed: the feed's title, a country's short name
 
     @property
     def anchor(self) -> str:
@@ -50,9 +62,10 @@ class _Row:
 
 
 def _label(count: int, limit: int) -> str:
+    """A feed's size in entries (an entry is a story: one item with its copies and translations)."""
     if count >= limit:
-        return f"newest {limit}"
-    return f"{count} item" + ("" if count == 1 else "s")
+        return f"newest {limit} entries"
+    return f"{count} entr" + ("y" if count == 1 else "ies")
 
 
 def render_index(feeds: list[Feed], *, limit: int, topic_titles: dict[str, str]) -> bytes:
@@ -62,7 +75,9 @@ def render_index(feeds: list[Feed], *, limit: int, topic_titles: dict[str, str])
     sections: dict[str, list[_Row]] = {}
     for feed in feeds:
         section = feed.spec.section
-        row = _Row(feed.spec, _label(len(feed.entries), limit), [])
+        row = _Row(feed.spec, _label(len(feed.entries), limit), [], name=feed.spec.title)
+        if section == "countries":
+            row.name = country_short_name(feed.spec.key, feed.spec.title)
         if section == "all":
             row.latest = feed.entries[:LATEST_OVERALL]
             everything = row
@@ -73,8 +88,10 @@ def render_index(feeds: list[Feed], *, limit: int, topic_titles: dict[str, str])
         else:
             sections.setdefault(section, []).append(row)
     assert everything is not None, "collect_feeds always gives the 'all' feed"
+    if "countries" in sections:  # by name, as people look for them
+        sections["countries"].sort(key=lambda row: fold(row.name))
     template = _environment().get_template("index.html.j2")
-    choices = {section: [(row.spec.key, row.spec.title.removeprefix("IOM: ").removeprefix("IOM source: "))
+    choices = {section: [(row.spec.key, row.name.removeprefix("IOM: ").removeprefix("IOM source: "))
                          for row in rows] for section, rows in sections.items()}
     page = template.render(
         choices={"topic": [(row.spec.key, row.topic_title) for row in topics],

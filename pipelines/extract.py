@@ -27,9 +27,10 @@ import trafilatura
 from htmldate import find_date
 from lxml.html import HtmlElement
 from parsel import Selector
-from trafilatura.utils import load_html
+from trafilatura.utils import fromstring_bytes, load_html, repair_faulty_html
 
 from pipelines.normalize.dates import (
+    BYLINE,
     EXTENSIVE,
     HTMLDATE,
     LISTING,
@@ -63,6 +64,15 @@ _DATE_META = (
 )
 _JSON_LD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{6,40})"')
 _HEADINGS = ("h1", "h2")
+# A full date as printed beside a title: 03.02.2022, 3/2/2022, 2022-02-03, 3. Februar 2022,
+# 3 février 2022, November 8, 2023 (parsed later in the page's language and order).
+_PRINTED_DATE = re.compile(
+    r"(?<!\d)\d{1,2}[./]\s?\d{1,2}[./]\s?\d{4}(?!\d)|(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)"
+    r"|(?<!\d)\d{1,2}\.?\s+[^\W\d_]{3,12}\.?\s+\d{4}(?!\d)"
+    r"|[^\W\d_]{3,12}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}(?!\d)"
+)
+_BYLINE_BEFORE, _BYLINE_AFTER = 150, 250  # characters of text looked at around the title
+_BYLINE_LINE = 100  # a longer text is a sentence of the article, not a byline
 _SLUG_WORDS = re.compile(r"[-_+.\s]+")
 _SLUG_EXTENSION = re.compile(r"\.(?:s?html?|php|aspx?|jsp)$", re.IGNORECASE)
 
@@ -121,7 +131,12 @@ def parse_html(html: str) -> HtmlElement | None:
     XML encoding declaration is parsed as bytes, comments (React's `<!-- -->` inside
     paragraphs) and processing instructions are dropped, characters XML forbids
     removed. None when it is no HTML at all."""
-    return load_html(html)
+    tree = load_html(html)
+    if tree is None and "<" in html:
+        # trafilatura refuses a one-block document that does not open with <html>
+        # (a comment or a bare <div> first): a page nonetheless, parsed the same way.
+        tree = fromstring_bytes(repair_faulty_html(html, html[:50].lower()))
+    return tree
 
 
 def select(selector: Selector, expression: str) -> list[Selector]:
@@ -244,6 +259,8 @@ def extract_fields(
     if rules.date and (date_text := selected_text(page, rules.date)):
         candidates.append((SELECTOR, date_text))
     candidates += [(METADATA, text) for text in meta_dates]
+    if printed := _byline_date(tree):
+        candidates.append((BYLINE, printed))
     htmldate_day = document.date if document is not None else _htmldate(tree, url, extensive=False)
     if htmldate_day:
         candidates.append((HTMLDATE, htmldate_day))
@@ -259,7 +276,7 @@ def extract_fields(
     if stated is not None:
         fields.date_origin, fields.date_text = stated
 
-    if not fields.title.strip() and (fields.body.strip() or fields.summary.strip()):
+    if not fields.title.strip() and _has_words(fields.body + fields.summary):
         fields.title, fields.title_source = _fallback_title(page, url, listing_title)
     # trafilatura keeps the page's <h1> as the first line of the text: drop that line
     # (only a whole line: "Lorem ipsum" does not cut "Lorem ipsum dolor sit amet, ...").
@@ -312,6 +329,45 @@ def _structured_dates(page: Selector) -> list[str]:
     return dates
 
 
+def _byline_date(tree: HtmlElement) -> str | None:
+    """The first full date printed in a short line next to the page's <h1> (a byline, a
+    "Datum:" line; not a sentence of the text), after the title first, then before it;
+    as written."""
+    headings = tree.xpath("//h1")
+    if not headings:
+        return None
+    heading = headings[0]
+    block = heading.getparent()
+    for _ in range(3):  # the heading's block, then up to two blocks out
+        if block is None:
+            return None
+        before: list[str] = []
+        after: list[str] = []
+        passed = False
+        for node in block.xpath(".//text()"):
+            parent = node.getparent()
+            if parent is not None and not (node.is_tail and parent is heading) and (
+                parent is heading or heading in parent.iterancestors()
+            ):
+                passed = True  # the title's own text
+                continue
+            if text := " ".join(node.split()):
+                (after if passed else before).append(text)
+        for lines, budget in ((after, _BYLINE_AFTER), (before[::-1], _BYLINE_BEFORE)):
+            for line in lines:
+                if budget <= 0:
+                    break
+                budget -= len(line)
+                if len(line) <= _BYLINE_LINE and (found := _PRINTED_DATE.search(line)):
+                    return found.group(0)
+        block = block.getparent()
+    return None
+
+
+def _has_words(text: str) -> bool:
+    return any(char.isalnum() for char in text)
+
+
 def _fallback_title(page: Selector, url: str, listing_title: str | None) -> tuple[str, str | None]:
     """A title for a page with text but none trafilatura or a selector found, and where from."""
     for name, expression in (("og:title", "meta[property='og:title']::attr(content)"),
@@ -330,10 +386,12 @@ def _fallback_title(page: Selector, url: str, listing_title: str | None) -> tupl
 
 
 def _slug_title(url: str) -> str:
-    """"Reordering paragraphs" from .../reordering-paragraphs/ (the last path segment's words)."""
-    segments = [segment for segment in urlsplit(url).path.split("/") if segment.strip()]
+    """"Reordering paragraphs" from .../reordering-paragraphs/ (the last path segment's words);
+    a home page's host name."""
+    parts = urlsplit(url)
+    segments = [segment for segment in parts.path.split("/") if segment.strip()]
     if not segments:
-        return ""
+        return parts.hostname or ""
     words = _SLUG_WORDS.sub(" ", _SLUG_EXTENSION.sub("", unquote(segments[-1]))).strip()
     return words[:1].upper() + words[1:]
 

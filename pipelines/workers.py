@@ -33,12 +33,12 @@ logger = logging.getLogger("presswatch.workers")
 WORKER_NICENESS = 10
 DEFAULT_STEP_SECONDS = 30.0  # wall-clock limit of one step of one page in a worker (0: none)
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+IN_FLIGHT_PER_WORKER = 1  # steps handed to the pool at once, per worker (see `run`)
 
 _pool: ProcessPoolExecutor | None = None
 _users = 0
 _size = 0
 _step_seconds = DEFAULT_STEP_SECONDS
-replacements = 0  # pools replaced because a step overran (for tests and the log)
 _free: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None  # idle workers, on the crawl's loop
 
 
@@ -52,6 +52,8 @@ def die_with_parent() -> None:
     Called in the forkserver (its parent: the crawl) and in each worker (parent: the
     forkserver): a crawl killed alone (the OOM killer, kill -9 of its pid) takes them
     with it instead of leaving ~400 MB of orphans. Elsewhere than Linux: nothing.
+    (Linux sends it when the parent's *thread* that forked ends: the crawl uses the pool from
+    its event loop's thread, which lives as long as the crawl.)
     """
     parent = os.getppid()
     try:
@@ -95,12 +97,11 @@ def _start_worker() -> None:
 
 def _replace(pool: ProcessPoolExecutor) -> None:
     """Kill ``pool``'s workers and put a new pool in its place (unless that was done already)."""
-    global _pool, replacements
+    global _pool
     if _pool is not pool:
         return
     kill_workers(pool)
     _pool = _new_pool(_size)
-    replacements += 1
 
 
 def kill_workers(pool: ProcessPoolExecutor | None = None) -> None:
@@ -156,11 +157,12 @@ async def run(function: Callable[..., T], *args: Any) -> T:
     loop = asyncio.get_running_loop()
     global _free
     if _free is None or _free[0] is not loop:
-        _free = (loop, asyncio.Semaphore(_size))
+        _free = (loop, asyncio.Semaphore(IN_FLIGHT_PER_WORKER * _size))
     free = _free[1]
     for attempt in (1, 2):
-        # One step per worker at a time: a step queued behind others would count their time
-        # against its own limit (a fast page behind a slow one would be "too slow").
+        # One step per worker at a time: a step's clock starts when it is handed over, and one
+        # queued behind others would count their time as its own (a page behind a slow one would
+        # be "too slow" too). The cost: a worker waits ~1 ms between steps for the next one.
         async with free:
             pool = _pool
             if pool is None:  # the last user released the pool meanwhile (the crawl is closing)

@@ -32,7 +32,8 @@ ITEM_COLUMNS = {
     "author": "Author, where the page names one",
     "published": "Publication time, ISO 8601 with the page's UTC offset; empty when undated",
     "published_utc": "The same instant in UTC (…Z): what sorting and date filters use",
-    "date_source": "Where the date came from: selector, metadata, htmldate, dateline, listing or extensive",
+    "date_source": ("Where the date came from: selector, metadata, htmldate, byline, dateline, listing "
+                    "or extensive"),
     "title_source": ("Where the title came from: trafilatura, selector, og:title, twitter:title, heading, "
                      "listing or url"),
     "language": "Language, ISO 639-1",
@@ -61,6 +62,7 @@ TABLES: dict[str, dict[str, Any]] = {
         "label_column": "title",
         "facets": ["source", "kind", "country", {"array": "countries"}, "language", {"topic": "topic"}],
         "columns": ITEM_COLUMNS,
+        "size": 20,  # rows per page: bodies are long (cut in the table, whole on the row page)
     },
     "items_fts": {
         "title": "Full-text index of items",
@@ -69,12 +71,14 @@ TABLES: dict[str, dict[str, Any]] = {
         "hidden": True,
     },
     "item_topics": {
+        "hidden": True,  # internal, as every table of INTERNAL_TABLES: `_show_hidden=1` lists them
         "title": "Topics of items",
         "description": "Which items belong to which topics of topics.toml (the feeds' classification).",
         "facets": ["topic"],
         "columns": {"topic": "Topic id from topics.toml", "item_id": "The item (items.id)"},
     },
     "item_countries": {
+        "hidden": True,
         "title": "Countries of items",
         "description": "Every country an item is about: its source's country and those named in its "
                        "text. What `presswatch search --country` uses.",
@@ -140,8 +144,17 @@ TABLES: dict[str, dict[str, Any]] = {
     "state": {
         "title": "State",
         "description": "Small facts presswatch remembers between runs.",
+        "hidden": True,
     },
 }
+# Bookkeeping of the crawl, stories and notifications: hidden in `browse` (listed after
+# the others with "show hidden tables"), queryable all the same.
+INTERNAL_TABLES = ("lsh_bands", "item_signatures", "source_paragraphs", "translation_refs", "derived_pending",
+                   "outbox", "notify_events")
+for _name in INTERNAL_TABLES:
+    TABLES.setdefault(_name, {"hidden": True, "title": _name.replace("_", " ").capitalize()})
+# Columns `browse` shows by default on the items table (plugin presswatch_ui: the others stay one click away).
+ITEM_DEFAULT_COLUMNS = ("id", "published", "source", "kind", "country", "language", "title", "summary", "url")
 
 QUERIES: dict[str, dict[str, str]] = {
     "latest_by_topic": {

@@ -51,3 +51,20 @@ def not_modified(headers: Headers, etag: str, last_modified: datetime | None) ->
     if since is None:
         return False
     return last_modified.replace(microsecond=0) <= since
+
+
+def escape_brackets(url: str) -> str:
+    """``url`` with ``[`` and ``]`` percent-encoded after its host (RFC 3986 allows them only around
+    an IPv6 address; feed validators flag them in a path or query such as ``?type[0]=news``)."""
+    if "[" not in url and "]" not in url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url.replace("[", "%5B").replace("]", "%5D")
+    cut = len(rest)
+    for mark in "/?#":
+        found = rest.find(mark)
+        if found != -1:
+            cut = min(cut, found)
+    tail = rest[cut:].replace("[", "%5B").replace("]", "%5D")
+    return f"{scheme}://{rest[:cut]}{tail}"

@@ -105,6 +105,14 @@ def test_a_long_body_is_cut(hostile):
         ("too_large", "body of 295111 characters cut to 100000")]
 
 
+def test_a_400_kb_date_string_is_ignored(hostile):
+    # Archived; dated or not by what else the page offers (htmldate finds the date in it).
+    assert rows(hostile["db"], "SELECT title FROM items WHERE url = ?", f"{HOSTILE}/huge-date") == [
+        ("A date of 400 KB",)]
+    assert ("bad_date", "ignored a date string of 400399 characters (over 200)") in hostile["problems"][
+        f"{HOSTILE}/huge-date"]
+
+
 def test_the_good_hostile_page_is_archived(hostile):
     assert rows(hostile["db"], "SELECT title FROM items WHERE url = ?", f"{HOSTILE}/ok") == [
         ("Hostile listing control page",)]
@@ -153,14 +161,14 @@ def test_a_page_that_overruns_its_worker_step_is_too_slow(tmp_path):
         started = time.monotonic()
         result = presswatch("crawl", "hostile", "moldova", "--mirror", server.url, "--db", str(db_path),
                             "--sources", str(sources), "--set", "PRESSWATCH_MAX_ELEMENTS=10000000",
-                            "--set", "PRESSWATCH_STEP_SECONDS=3")
+                            "--set", "PRESSWATCH_STEP_SECONDS=8")
         elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-3000:]
     assert problems(db_path)[f"{HOSTILE}/slow-to-extract"] == [
-        ("too_slow", "extraction took over 3 s of extract_fields: stopped")]
+        ("too_slow", "extraction took over 8 s of extract_fields: stopped")]
     # The workers were replaced: every other page of both sources was archived.
     assert rows(db_path, "SELECT source, status, items_new FROM crawl_runs ORDER BY source") == [
-        ("hostile", "ok", 6), ("moldova", "ok", 4)]
+        ("hostile", "ok", 7), ("moldova", "ok", 4)]
     assert elapsed < 60
 
 
@@ -242,9 +250,10 @@ def test_a_deeply_nested_toml_is_one_line(tmp_path):
     result = presswatch("publish", "--db", str(tmp_path / "x.db"), "--topics", str(topics),
                         "--public", str(tmp_path / "public"))
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
         f"Error: {topics}: TOML nested too deeply (arrays or tables inside each other hundreds of times): "
-        "not a config file"]
+        "not a config file")
 
 
 def test_a_byte_order_mark_is_not_a_statement(tmp_path):

@@ -207,9 +207,9 @@ def test_restart_after_a_pause_runs_each_overdue_source_once(tmp_path, sample_se
     assert recovered["status"] == "failed"
     assert recovered["reason"] == f"crawl process {dead.pid} died without finishing its run"
     log = sched.log()
-    assert "moldova: overdue (every 1:00:00, last successful run" in log
+    assert "moldova: overdue (every 1h, last successful run" in log  # issue 16: as written
     assert "ukraine: overdue (cron 0 0 1 1 *" in log
-    assert "armenia: every 1:00:00, next run " in log
+    assert "armenia: every 1h, next run " in log
 
 
 @pytest.fixture

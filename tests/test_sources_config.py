@@ -113,14 +113,12 @@ def test_minimal_file_and_defaults(tmp_path):
         (('start_urls = ["https://alpha.example.org/news"]', 'start_urls = ["alpha.example.org/news"]'),
          "sources.toml:7: source 'alpha': start_urls.0: 'alpha.example.org/news' is not an http(s) URL"),
         (('region = "global"\n', 'regoin = "global"\n'), "sources.toml:5: source 'alpha': regoin: unknown key"),
-        (('name = "Alpha"\n', ''), "sources.toml:1: source 'alpha': name: missing required field"),
+        # issue 16: a missing name (the id) or [source.listing] (every link) has a default now
         (('item = "div.card"', 'item = "div..card"'),
          "sources.toml:11: source 'alpha': listing.item: 'div..card' is not a valid selector"),
         (('id = "beta"', 'id = "alpha"'), "sources.toml:15: source 'alpha': id: duplicate source id"),
         (('id = "beta"', 'id = "Beta Source"'),
          "sources.toml:15: source 'Beta Source': id: 'Beta Source' must be lowercase letters"),
-        (('[source.listing]\nlink = "h3 a"\nnext = "li.next a"\n', ''),
-         "sources.toml:14: source 'beta': (entry): start_urls are listing pages: add a [source.listing] table"),
         (('link = "h3 a"', 'next_page = "h3 a"'), "sources.toml:26: source 'beta': listing.next_page: unknown key"),
     ],
 )

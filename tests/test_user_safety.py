@@ -96,3 +96,17 @@ def test_publish_refuses_to_remove_more_than_half_of_the_feeds(published, archiv
     assert code == 1, err
     assert "would remove" in err and "--force to publish anyway" in err
     assert snapshot(published) == before
+
+
+@pytest.mark.parametrize("command", [["publish"], ["stories"], ["diff", "1"], ["status"], ["sources"],
+                                     ["reclassify"], ["crawl", "moldova"]], ids=lambda command: command[0])
+def test_a_file_that_is_not_an_archive_is_one_line_and_left_alone(tmp_path, command):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n" * 200, encoding="utf-8")
+    sources = ["--sources", str(SOURCES)] if command[0] not in ("diff", "reclassify") else []
+    topics = ["--topics", str(TOPICS)] if command[0] in ("publish", "reclassify") else []
+    code, _out, err = run(*command, "--db", str(text), *sources, *topics)
+    assert code == 1
+    assert err.strip().splitlines() == [f"Error: {text}: cannot use it as an archive: file is not a database"]
+    assert text.read_text(encoding="utf-8") == "not a database\n" * 200
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]

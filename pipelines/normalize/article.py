@@ -2,7 +2,8 @@
 
 Dates become timezone-aware datetimes chosen among every candidate the page
 offers (dates.py's `choose_date`: the selector, htmldate's markup search checked
-against the page's structured dates, our own structured dates, a yearless dateline
+against the page's structured dates and the date printed by its title, our own
+structured dates, the printed date, a yearless dateline
 resolved against the page's Last-Modified or fetch time, the listing teaser's date,
 htmldate's text search), numeric dates read in the page language's order, URLs
 canonical, text clean, the language an ISO 639-1 code, and the countries named in

@@ -281,15 +281,19 @@ def _latest_on_or_before(month: int, day: int, reference: date) -> date | None:
 # markup search (metadata, JSON-LD, <time>, URL; original dates over updates);
 # "extensive" its search of the page's free text: right more often than not, but
 # wrong where a page names other dates, so it only fills a gap nothing else fills.
-SELECTOR, METADATA, HTMLDATE, DATELINE, LISTING, EXTENSIVE = (
-    "selector", "metadata", "htmldate", "dateline", "listing", "extensive")
+# "byline" is the date printed beside the page's title (`Datum: 03.02.2022`,
+# "November 8, 2023" under the headline): what the reader sees as the article's date.
+SELECTOR, METADATA, HTMLDATE, BYLINE, DATELINE, LISTING, EXTENSIVE = (
+    "selector", "metadata", "htmldate", "byline", "dateline", "listing", "extensive")
 _EXPLICIT_UTC_RE = re.compile(r"\d(?:Z|\s?(?:UTC|GMT)|[+-]00:?00)\s*$", re.IGNORECASE)
 _ISO_OFFSET_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?([+-]\d{2}):?(\d{2})\b")
 
 
 @dataclass(frozen=True)
 class DateChoice:
-    """The date chosen for a page, where it came from, and the candidates skipped as unreadable."""
+    """The date chosen for a page, where it came from, and the candidates skipped as unreadable
+    that are worth a word: a selector's always (the source's configuration is at fault), the
+    page's own only when nothing else dated it."""
 
     published: datetime | None
     source: str | None
@@ -347,31 +351,33 @@ def choose_date(
 
     A source's selector wins when it reads. Otherwise htmldate's markup search picks
     the day (it weighs original against updated dates and checks them against the
-    URL), and a structured date of that same day gives its time and offset; then our
-    own structured dates, the dateline, the listing teaser's date, and last the
-    extensive text search. Unreadable candidates are skipped (and listed), never
+    URL), and a structured date of that same day gives its time and offset; a day no
+    structured date backs gives way to the date printed by the title. Then our own
+    structured dates, the printed date, the dateline, the listing teaser's date, and
+    last the extensive text search. Unreadable candidates are skipped (and listed), never
     winning; a UTC timestamp is read on the page's own calendar day. No candidate,
     no date: none is ever made up.
     """
     offset = _parse_offset(page_offset)
-    unreadable: list[str] = []
+    unreadable: list[tuple[str, str]] = []  # (origin, text)
     parsed: dict[str, list[datetime]] = {}  # origin -> values as written
     local: dict[str, list[datetime]] = {}  # origin -> the same on the page's calendar
     for origin, text in candidates:
         value = parse_page_date(text, languages, timezone, date_order)
         if value is None:
             if origin in (SELECTOR, METADATA, LISTING):
-                unreadable.append(text)
+                unreadable.append((origin, text))
             continue
         parsed.setdefault(origin, []).append(value)
         local.setdefault(origin, []).append(_local(value, text, offset, timezone))
 
     def chosen(value: datetime, origin: str) -> DateChoice:
-        return DateChoice(value, origin, tuple(unreadable))
+        return DateChoice(value, origin, tuple(text for kind, text in unreadable if kind == SELECTOR))
 
     if local.get(SELECTOR):
         return chosen(local[SELECTOR][0], SELECTOR)
     structured = list(zip(local.get(METADATA, []), parsed.get(METADATA, []), strict=True))
+    byline = local.get(BYLINE, [])
     if parsed.get(HTMLDATE):
         day = parsed[HTMLDATE][0].date()
         # The same day in our own structured dates: theirs has the time and offset. A UTC
@@ -382,9 +388,15 @@ def choose_date(
         for value, raw in structured:
             if raw.date() == day and abs(value.date() - day) <= timedelta(days=1):
                 return chosen(value, METADATA)
+        # htmldate's day has no structured date to back it (a number in the URL, a date in
+        # a side column): the date printed by the title, when there is one, wins.
+        if byline and byline[0].date() != day:
+            return chosen(byline[0], BYLINE)
         return chosen(parsed[HTMLDATE][0], HTMLDATE)
     if structured:
         return chosen(structured[0][0], METADATA)
+    if byline:
+        return chosen(byline[0], BYLINE)
     if (value := dateline()) is not None:
         # A yearless dateline took its year from the fetch time; the page's text may
         # write the same day with its year.
@@ -395,7 +407,7 @@ def choose_date(
     for origin in (LISTING, EXTENSIVE):
         if local.get(origin):
             return chosen(local[origin][0], origin)
-    return DateChoice(None, None, tuple(unreadable))
+    return DateChoice(None, None, tuple(text for _, text in unreadable))
 
 
 _MONTH_WORD = r"[^\W\d_]{3,12}\.?"

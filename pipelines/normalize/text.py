@@ -16,13 +16,15 @@ _PARAGRAPH_BREAK = "\u2029"
 # Unicode space separators (category Zs: NBSP, narrow NBSP, en/em spaces, ideographic
 # space...) become a plain space; invisible format characters that only break word
 # matching and hashing (soft hyphen, zero-width space, word joiner, BOM) are removed.
-# ZWJ/ZWNJ are kept: they carry meaning in some scripts. (Regexes, not str.translate:
-# translate is ~50x slower on non-ASCII text.)
+# ZWJ/ZWNJ are kept: they carry meaning in some scripts. Bidirectional embeddings,
+# overrides and isolates (U+202A-U+202E, U+2066-U+2069) are removed: an override turns a
+# title around in every reader (a spoofing trick), while the marks LRM/RLM stay.
+# (Regexes, not str.translate: translate is ~50x slower on non-ASCII text.)
 _UNICODE_SPACE_RE = re.compile(
     "[" + "".join(chr(cp) for cp in range(0x80, 0x3001) if unicodedata.category(chr(cp)) == "Zs")
     + "]"
 )
-_INVISIBLE_RE = re.compile("[\u00ad\u200b\u2060\ufeff]")
+_INVISIBLE_RE = re.compile("[\u00ad\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 _HSPACE_RUN_RE = re.compile(r"[ \t]+")
 
 

@@ -58,6 +58,9 @@ SNIPPET_TOKENS = 24
 
 OPERATORS = ("AND", "OR", "NOT")
 _COLUMN_FILTER = re.compile(r"^(title|summary|body):(.*)$", re.DOTALL)
+# A word that looks like a column filter but names another column (``author:smith``);
+# a URL (``https://...``) is text, not a filter.
+_OTHER_COLUMN = re.compile(r"^([A-Za-z_]\w*):(?!//)\S")
 
 
 class QueryError(ValueError):
@@ -141,6 +144,10 @@ def _bareword(word: str, query: str) -> list[tuple[str, str]]:
     if column:
         rest = column.group(2)
         return [("col", column.group(1)), *(_bareword(rest, query) if rest else [])]
+    other = _OTHER_COLUMN.match(word)
+    if other:
+        raise QueryError(f"unknown column {other.group(1)!r} in {word!r} (query {query!r}): "
+                         "filter on title:, summary: or body:")
     if word.endswith("*"):
         stem = word.rstrip("*")
         if not _is_wordlike(stem):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
+import sqlite_utils
 from tabulate import tabulate
 
 from presswatch.archive.db import open_archive
@@ -13,6 +16,7 @@ from presswatch.archive.items import find_item
 from presswatch.archive.outcomes import UNSUCCESSFUL_RUNS, RunStatus
 from presswatch.archive.versions import diff_versions, item_versions
 from presswatch.cli.options import (
+    COMMAND,
     base_url_option,
     config_errors,
     db_option,
@@ -23,7 +27,9 @@ from presswatch.cli.options import (
     public_option,
     sources_option,
     topics_option,
+    warn_unless_reachable,
 )
+from presswatch.cli.trying import add_source
 
 
 @click.command()
@@ -62,6 +68,8 @@ def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, topics
     selected = sources.select(source_ids)
     if not selected:
         raise click.ClickException(f"{sources_path}: no enabled source to crawl")
+    if mirror:
+        warn_unless_reachable(mirror)
     db = open_archive(db_path)
     before = last_run_id(db)
     db.close()
@@ -76,7 +84,7 @@ def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, topics
         check_setting_type(name, value, settings.get(name))
         settings.set(name, value, priority="cmdline")
     not_started = run_crawl(selected, settings, verbose=verbose)
-    failed = print_crawl_summary(db_path, before)
+    failed = print_crawl_summary(db_path, before, suggest_publish=True)
     if not_started:
         # An invalid --set value, a config the crawl could not load...: never a silent exit 0.
         more = f" (and {len(not_started) - 1} more)" if len(not_started) > 1 else ""
@@ -99,7 +107,31 @@ def check_setting_type(name: str, value: str, current: object) -> None:
             raise click.BadParameter(f"{name}={value}: {name} must be a number", param_hint="--set") from None
 
 
-def print_crawl_summary(db_path: Path, before: int) -> list[str]:
+def problems_verdict(stopped: list[str], runs: int) -> str:
+    """What the problems did to the crawl, as the runs' statuses say (never "none stopped the
+    crawl" next to a failed or interrupted run)."""
+    if not stopped:
+        return "none stopped the crawl."
+    if len(stopped) == runs:
+        return "the crawl did not complete (see the status of each source)."
+    return f"{len(stopped)} of {runs} source(s) did not complete: {', '.join(stopped)}."
+
+
+def judge_health(db: sqlite_utils.Database, sources: list[str]) -> None:
+    """Judge the health of each source whose newest finished run has no verdict yet, as the
+    scheduler does after each run: so `status` knows after a `crawl` or `demo`, not only under
+    `schedule` (whose own verdict, right after its run, comes first and is not repeated)."""
+    from presswatch.archive.health import check_source, current_state
+
+    for source in sources:
+        row = db.execute("SELECT max(id) FROM crawl_runs WHERE source = ? AND status != 'running'",
+                         [source]).fetchone()
+        state = current_state(db, source)
+        if row[0] is not None and (state is None or (state["run_id"] or 0) < row[0]):
+            check_source(db, source, datetime.now(UTC))
+
+
+def print_crawl_summary(db_path: Path, before: int, *, suggest_publish: bool = False) -> list[str]:
     """Print the runs recorded after run id ``before``; return the sources whose run failed."""
     from presswatch.archive.runs import problems_of, runs_since
 
@@ -120,36 +152,49 @@ def print_crawl_summary(db_path: Path, before: int) -> list[str]:
         f"{db['items'].count} items in the archive."
     )
     problems = problems_of(db, [run["id"] for run in runs])
+    stopped = [run["source"] for run in runs if run["status"] in UNSUCCESSFUL_RUNS]
     if problems:
-        click.echo(f"\nProblems ({len(problems)}): none stopped the crawl.")
+        click.echo(f"\nProblems ({len(problems)}): " + problems_verdict(stopped, len(runs)))
         for problem in problems:
             click.echo(f"  {problem['source']}: {problem['problem']}: {problem['url']} ({problem['detail']})")
     failed = [run["source"] for run in runs if run["status"] in UNSUCCESSFUL_RUNS]
     for run in runs:
         if run["status"] != RunStatus.OK:
             click.echo(f"  {run['source']}: {run['status']}: {run['reason']}", err=True)
+    changed = totals["items_new"] + totals["items_updated"]
+    if suggest_publish and changed:
+        click.echo(f"\nNext, to update the feeds: {COMMAND} publish --db {db_path}")
     db.close()
     return failed
 
 
-@click.command(name="sources")
+@click.group(name="sources", invoke_without_command=True)
 @db_option
 @sources_option
+@click.pass_context
 @config_errors
-def sources_command(db_path: Path, sources_path: Path) -> None:
-    """List the configured sources with their last run and item count.
+def sources_command(ctx: click.Context, db_path: Path, sources_path: Path) -> None:
+    """List the configured sources with their last run and item count; `sources add URL` prints a
+    new source's entry.
 
     \b
     Example:
         presswatch sources --db data/presswatch.db
+        presswatch sources add https://moldova.iom.int/news
     """
     from presswatch.archive.runs import source_overview
+
+    if ctx.invoked_subcommand is not None:
+        return
 
     sources = load(sources_path)
     db = open_or_empty(db_path)
     rows = source_overview(db, sources)
     db.close()
     click.echo(tabulate(rows, headers="keys"))
+
+
+sources_command.add_command(add_source)
 
 
 @click.command()
@@ -159,6 +204,7 @@ def sources_command(db_path: Path, sources_path: Path) -> None:
               help="Older version number (default: the one before --to).")
 @click.option("--to", "to_version", type=click.IntRange(min=1), default=None,
               help="Newer version number (default: the current version).")
+@config_errors
 def diff(ref: str, db_path: Path, from_version: int | None, to_version: int | None) -> None:
     """Show what changed between two versions of an item.
 
@@ -254,20 +300,31 @@ def demo(db_path: Path, sources_path: Path, topics_path: Path, public_dir: Path,
     finally:
         server.stop()
     click.echo(f"\nThe sample server answered {len(server.requests)} requests.")
+    db = open_archive(db_path)
+    judge_health(db, [source.id for source in selected])
+    db.close()
     print_crawl_summary(db_path, before)
     report = publish_feeds(db_path, public_dir, topics_path, base_url=base_url, sources_path=sources_path)
     db = open_archive(db_path)
     write_health_feed(db, public_dir, base_url)
     db.close()
     click.echo(f"\nFeeds in {public_dir}/: {len(report.written)} written, {len(report.unchanged)} unchanged.")
-    base = base_url.rstrip("/")
+    base, serve = base_url.rstrip("/"), serve_command(public_dir, db_path, base_url)
     click.echo(
-        f"Subscribe: run `presswatch serve --public {public_dir}`, then import {base}/feeds.opml in a feed\n"
-        f"reader (every feed at once), or pick one: {base}/topics/remittances.atom, {base}/all.atom,\n"
+        f"Subscribe: run `{serve}`, then import {base}/feeds.opml in a\n"
+        f"feed reader (every feed at once), or pick one: {base}/topics/remittances.atom, {base}/all.atom,\n"
         f"{base}/countries/md.rss ... The list with the latest items: {base}/index.html"
     )
     click.echo(
-        f"\nSearch it:  presswatch search remittances --db {db_path}\n"
-        f"Browse it:  presswatch browse --db {db_path}\n"
+        f"\nSearch it:  {COMMAND} search remittances --db {db_path}\n"
+        f"Browse it:  {COMMAND} browse --db {db_path}\n"
+        f"Health:     {COMMAND} status --db {db_path}\n"
         f"SQL:        sqlite3 {db_path} 'select title, published from items order by published_utc desc'"
     )
+
+
+def serve_command(public_dir: Path, db_path: Path, base_url: str) -> str:
+    """The `serve` command that serves ``public_dir`` at ``base_url`` (its port when local)."""
+    parts = urlsplit(base_url)
+    port = f" --port {parts.port}" if parts.hostname in ("127.0.0.1", "localhost") and parts.port else ""
+    return f"{COMMAND} serve --public {public_dir} --db {db_path}{port}"

@@ -18,9 +18,9 @@ from presswatch.cli.options import (
     base_url_option,
     config_errors,
     db_option,
-    existing_db_option,
     load,
     public_option,
+    require_archive,
     sources_option,
     topics_option,
 )
@@ -30,7 +30,7 @@ __all__ = ["publish", "reclassify", "serve"]
 
 
 @click.command()
-@existing_db_option
+@db_option
 @topics_option
 @sources_option
 @public_option
@@ -54,9 +54,12 @@ def publish(db_path: Path, topics_path: Path, sources_path: Path, public_dir: Pa
         presswatch publish --public public --base-url https://feeds.example.org/
     """
     from feeds.publish import publish_feeds
+    from presswatch.config.topics import load_topics
 
     if not base_url.lower().startswith(("http://", "https://")):
         raise click.BadParameter(f"{base_url!r} is not an http(s) URL", param_hint="--base-url")
+    load_topics(topics_path)  # a mistake in topics.toml first, in one line
+    require_archive(db_path)
     if not force:
         refuse_to_empty(db_path, public_dir, topics_path, sources_path)
     report = publish_feeds(db_path, public_dir, topics_path, limit, base_url=base_url,
@@ -174,7 +177,7 @@ def serve(public_dir: Path, host: str, port: int, db_path: Path, topics_path: Pa
 
 
 @click.command()
-@existing_db_option
+@db_option
 @topics_option
 @config_errors
 def reclassify(db_path: Path, topics_path: Path) -> None:
@@ -192,6 +195,7 @@ def reclassify(db_path: Path, topics_path: Path) -> None:
     from presswatch.config.topics import load_topics
 
     topics = load_topics(topics_path)
+    require_archive(db_path)
     db = open_archive(db_path)
     try:
         counts = reclassify_all(db, Classifier(topics))

@@ -18,6 +18,7 @@ from presswatch.cli.query import browse, search, show, stats
 from presswatch.cli.schedule import schedule, status
 from presswatch.cli.stories import stories
 from presswatch.cli.topics import topics_group
+from presswatch.cli.trying import try_source
 
 
 @click.group()
@@ -36,6 +37,7 @@ for command in (crawl, sources_command, diff, sample_sites, demo, publish, serve
     main.add_command(command)
 main.add_command(notify)
 main.add_command(topics_group)
+main.add_command(try_source)
 
 
 if __name__ == "__main__":  # pragma: no cover

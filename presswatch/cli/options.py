@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+import socket
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import sqlite_utils
@@ -37,9 +40,15 @@ def archive_exists(db_path: Path) -> bool:
     return str(db_path) == ":memory:" or Path(db_path).is_file()
 
 
+def require_archive(db_path: Path) -> None:
+    """One line and exit 1 when there is no archive at ``db_path`` (for commands that check their
+    config files first: a mistake there is reported before a missing archive)."""
+    if not archive_exists(db_path):
+        raise click.ClickException(no_archive_message(db_path))
+
+
 def _existing_archive(_ctx: click.Context, _param: click.Parameter, value: Path) -> Path:
-    if not archive_exists(value):
-        raise click.ClickException(no_archive_message(value))
+    require_archive(value)
     return value
 
 
@@ -97,10 +106,27 @@ def base_url_option(command: Callable) -> Callable:
     )(command)
 
 
+def check_mirror(_ctx: click.Context | None, _param: click.Parameter | None, value: str | None) -> str | None:
+    """--mirror must be http(s)://HOST[:PORT] (checked before anything starts: a crawl would
+    otherwise fail once per request)."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or parts.path.strip("/") or parts.query or (port is not None and not 0 < port < 65536)):
+        raise click.ClickException(
+            f"--mirror {value!r}: not a server's address; give http://HOST:PORT, e.g. http://127.0.0.1:8765")
+    return value.strip().rstrip("/")
+
+
 def mirror_option(command: Callable) -> Callable:
     """--mirror URL: fetch every site from a mirror (the sample sites), keeping the real URLs."""
     return click.option(
-        "--mirror", metavar="URL",
+        "--mirror", metavar="URL", callback=check_mirror,
         help="Fetch every site from this mirror (the sample sites), keeping the real URLs in the "
              "archive, e.g. http://127.0.0.1:8765.",
     )(command)
@@ -116,8 +142,21 @@ def subscriptions_option(default: Path | None) -> Callable[[Callable], Callable]
     )
 
 
+def warn_unless_reachable(mirror: str, timeout: float = 5) -> None:
+    """Say so in one line, before a crawl starts, when nothing answers at the mirror's address
+    (the crawl still runs: its runs record the failure, as for an unreachable site)."""
+    parts = urlsplit(mirror)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        click.echo(f"Warning: --mirror {mirror}: nothing answers there ({exc.strerror or exc}): every page "
+                   f"will fail. Start it first: {COMMAND} sample-sites --port {port}", err=True)
+
+
 def config_errors(command: Callable) -> Callable:
-    """Turn a ConfigError into click's one-line 'Error: ...' and exit status 1."""
+    """Turn a ConfigError, or an archive SQLite cannot use (not a database, locked, unreadable),
+    into click's one-line 'Error: ...' and exit status 1."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -125,6 +164,9 @@ def config_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            where = kwargs.get("db_path") or "the archive"
+            raise click.ClickException(f"{where}: cannot use it as an archive: {exc}") from None
 
     return wrapper
 

@@ -17,6 +17,7 @@ import scheduler
 from presswatch.archive import outbox
 from presswatch.archive.outcomes import HealthState
 from presswatch.archive.runs import source_status
+from presswatch.cli.crawl import judge_health
 from presswatch.cli.options import (
     base_url_option,
     config_errors,
@@ -113,9 +114,9 @@ def schedule(db_path: Path, sources_path: Path, public_dir: Path, topics_path: P
 def status(db_path: Path, sources_path: Path) -> None:
     """Show every source's last run, last new item and health (ok, degraded and why).
 
-    Health is judged by `presswatch schedule` after each run and stored in the
-    archive (table source_health); `unknown` means not judged yet. Exits 0
-    whatever the states.
+    Health is judged by `presswatch schedule` after each run, and here for runs
+    of `crawl` or `demo` not judged yet; it is stored in the archive (table
+    source_health); `unknown` means no run yet. Exits 0 whatever the states.
 
     \b
     Example:
@@ -124,6 +125,7 @@ def status(db_path: Path, sources_path: Path) -> None:
     sources = load(sources_path)
     db = open_or_empty(db_path)
     try:
+        judge_health(db, [source.id for source in sources])  # runs no scheduler judged (`crawl`, `demo`)
         rows = source_status(db, sources)
         failing = outbox.failing_targets(db)
     finally:

@@ -148,6 +148,14 @@ def parse_duration(value: str | int | float) -> timedelta:
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
+def format_duration(value: timedelta) -> str:
+    """A duration as sources.toml writes it: 6h, 1d, 2h30m, 90s -> 1m30s (parse_duration's inverse)."""
+    seconds = int(value.total_seconds())
+    parts = [(seconds // 86400, "d"), (seconds // 3600 % 24, "h"), (seconds // 60 % 60, "m"),
+             (seconds % 60, "s")]
+    return "".join(f"{amount}{unit}" for amount, unit in parts if amount) or "0s"
+
+
 def load_entries(path: Path, table: str, model: type[Entry]) -> tuple[list[Entry], str]:
     """Every ``[[table]]`` entry of a config file, validated, with unique ids; and the raw text.
 

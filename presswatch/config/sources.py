@@ -11,18 +11,31 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import idna
 import re2
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from presswatch.config.cron import validate_crontab
-from presswatch.config.files import load_entries
+from presswatch.config.files import format_duration, load_entries
 from presswatch.config.types import ID_PATTERN, Country, Duration, EntrySet, Language, Strict
 
 KINDS = ("press_release", "news", "story", "publication", "page")
 Kind = Literal["press_release", "news", "story", "publication", "page"]
+
+
+def ascii_host(host: str) -> str:
+    """A host name as DNS and the archive know it: Unicode labels (bücher.example) in IDNA
+    (xn--bcher-kva.example), lowercase. ValueError (one line) for what IDNA refuses."""
+    host = host.strip().rstrip(".").lower()
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"{host!r} is not a valid internationalised host name: {exc}") from None
 
 
 def _http_url(value: Any) -> str:
@@ -31,6 +44,10 @@ def _http_url(value: Any) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
         raise ValueError(f"{value!r} is not an http(s) URL")
+    if not parts.hostname.isascii():  # written in Unicode: the URL as it is requested and archived
+        host = ascii_host(parts.hostname)
+        netloc = host if parts.port is None else f"{host}:{parts.port}"
+        value = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     return value
 
 
@@ -114,7 +131,7 @@ class Schedule(Strict):
         return self
 
     def describe(self) -> str:
-        return f"every {self.every}" if self.every is not None else f"cron {self.cron}"
+        return f"every {format_duration(self.every)}" if self.every is not None else f"cron {self.cron}"
 
 
 def linear_regex(pattern: str) -> Any:
@@ -135,18 +152,22 @@ def _item_url_pattern(pattern: str) -> Any:
     return linear_regex(pattern)
 
 
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
+# What a source needs at least: an id and where to start. The rest has a default (`defaults`).
+DEFAULT_SCHEDULE = {"every": "1d"}
+DEFAULT_LISTING = {"link": "a[href]"}  # every link of the start page (within the domains, item_urls)
 
 
 class Source(Strict):
     """One site section presswatch watches."""
 
     id: str
-    name: str
-    kind: Kind
-    region: str
+    name: str  # default: the id
+    kind: Kind = "page"
+    region: str = "Global"
     country: Country | None = None  # omitted for a global source
-    languages: list[Language] = Field(min_length=1)
+    languages: list[Language] = Field(["en"], min_length=1)
     timezone: str = "UTC"
     date_languages: list[Language] | None = None  # month names to expect; default `languages`
     # How the site writes numeric dates: "DMY" (16.06.2020), "MDY" (06/16/2020) or "YMD";
@@ -160,10 +181,23 @@ class Source(Strict):
     listing: Listing | None = None
     selectors: Selectors = Selectors()
     metadata: dict[str, Selector] = {}  # extra fields kept in items.metadata (year, isbn, pdf...)
-    schedule: Schedule
+    schedule: Schedule = Schedule.model_validate(DEFAULT_SCHEDULE)
     enabled: bool = True
     recheck_after: Duration = timedelta(days=7)  # archived items older than this are re-checked
     recheck_per_crawl: int = Field(100, ge=0, le=100_000)  # at most this many re-checks a crawl
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        """Only `id` and a start URL (or a feed or sitemap) are needed: the name is the id, the
+        start page's links are the items (`DEFAULT_LISTING`)."""
+        if isinstance(data, dict):
+            data = dict(data)
+            if "name" not in data and isinstance(data.get("id"), str):
+                data["name"] = data["id"]
+            if data.get("start_urls") and "listing" not in data:
+                data["listing"] = DEFAULT_LISTING
+        return data
 
     @field_validator("id")
     @classmethod
@@ -195,10 +229,15 @@ class Source(Strict):
     @field_validator("domains")
     @classmethod
     def _valid_domains(cls, value: list[str]) -> list[str]:
-        for domain in value:
-            if not _DOMAIN.match(domain):
-                raise ValueError(f"{domain!r} is not a domain name")
-        return value
+        """Domain names, in Unicode or IDNA; ``*.example.org`` is example.org and its subdomains
+        (as example.org alone is: a domain always covers its subdomains)."""
+        domains = []
+        for written in value:
+            domain = written[2:] if isinstance(written, str) and written.startswith("*.") else written
+            if not isinstance(domain, str) or not _DOMAIN.match(ascii_host(domain)):
+                raise ValueError(f"{written!r} is not a domain name (e.g. example.org or *.example.org)")
+            domains.append(ascii_host(domain))
+        return domains
 
     @model_validator(mode="after")
     def _consistent(self) -> Source:
@@ -229,7 +268,10 @@ class Source(Strict):
 
     def allows(self, url: str) -> bool:
         """Is ``url`` on one of this source's domains (or a subdomain of one)?"""
-        host = (urlsplit(url).hostname or "").lower()
+        try:
+            host = ascii_host(urlsplit(url).hostname or "")
+        except ValueError:
+            return False
         domains = self.domains or self.allowed_domains
         return any(host == domain or host.endswith("." + domain) for domain in domains)
 

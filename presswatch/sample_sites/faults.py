@@ -3,7 +3,10 @@
 `SampleSiteServer(faults=True)` also answers for ``faults.example.org``:
 a listing (endless, paginated) linking one page per fault, each misbehaving in
 one way. docs/reliability.md lists what presswatch does with each. The
-`faults` source in tests/faults_sources.toml crawls it.
+`faults` source in tests/faults_sources.toml crawls it. Under /hostile/, pages
+that cost the crawler rather than fail (a 20 MB page, punycode, mislabelled
+UTF-8, a huge listing, endless sitemaps: `HOSTILE_PAGES`, issue 21), crawled
+by the sources of tests/data/hostile_sources.toml.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ HOSTILE_PAGES: dict[str, str] = {
     "/hostile/utf8-as-koi8": "UTF-8 text declared koi8-r in a <meta>",
     "/hostile/long-body": "300,000 characters of text in 20 paragraphs",
     "/hostile/control-title": "a title of control characters only",
+    "/hostile/huge-date": "a 400 KB published_time (dateparser spent 12 s on it)",
 }
 ROMANIAN = "Migrația și remitențele în Republica Moldova: o analiză a fluxurilor de bani trimiși acasă."
 HUGE_LISTING_LINKS = 100_000
@@ -278,6 +282,8 @@ def answer_hostile(path: str, send: Any) -> int:
         return send(200, page("A very long body", body).encode())
     if path == "/hostile/control-title":
         return send(200, page("\x01\x02\x1b\x0b", GOOD_BODY).encode())
+    if path == "/hostile/huge-date":
+        return send(200, page("A date of 400 KB", GOOD_BODY, date="3 August 2021 " * 28_600).encode())
     if path == "/hostile/ok":
         return send(200, page("Hostile listing control page", GOOD_BODY).encode())
     if path == "/hostile/many-paragraphs":
