@@ -21,6 +21,7 @@ from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
+from crawler.documents import DocumentFetcher
 from crawler.encoding import decode_page
 from crawler.guard import OffsiteRequest
 from crawler.known import DUE, FRESH, NEW, ArchiveIndex, KnownPage
@@ -47,6 +48,7 @@ class SourceSpider(scrapy.Spider):
         self.full = False  # --full: walk every listing page, fetch every item
         self.resume = False  # the last crawl did not finish: walk every listing page
         self.known: ArchiveIndex | None = None
+        self.documents: DocumentFetcher | None = None  # the PDFs archived items link
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -56,6 +58,7 @@ class SourceSpider(scrapy.Spider):
         spider.allowed_domains = spider.config.allowed_domains
         spider.full = crawler.settings.getbool("PRESSWATCH_FULL")
         spider.db_path = crawler.settings["PRESSWATCH_DB"]
+        spider.documents = DocumentFetcher(crawler, spider.config, spider.db_path)
         crawler.signals.connect(spider.redirect_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(spider.redirect_dropped, signal=signals.request_dropped)
         return spider
@@ -224,6 +227,8 @@ class SourceSpider(scrapy.Spider):
         html, _encoding, charset_problem = decode_page(response.body, declared, self.config.languages)
         if charset_problem:
             report_problem(self.crawler, response.url, "charset", charset_problem)
+        if self.documents is not None:
+            self.documents.note_links(response)
         yield FetchedPage(
             source=self.source_id,
             url=response.url,

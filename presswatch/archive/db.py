@@ -17,6 +17,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from presswatch.archive.documents import migrate_documents
+
 DEFAULT_DB = Path("data/presswatch.db")
 
 # Each migration takes the schema from version N-1 to N. Never edit a released one:
@@ -422,7 +424,7 @@ def _v9_story_members_index(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_core, _v2_topics, _v3_versions, _v4_health, _v5_search, _v6_stories, _v7_item_events_index,
-    _v8_feed_indexes, _v9_story_members_index,
+    _v8_feed_indexes, _v9_story_members_index, migrate_documents,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

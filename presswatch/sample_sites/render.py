@@ -28,6 +28,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import jinja2
 
+from presswatch.sample_sites.documents import publication_pdf
+
 HERE = Path(__file__).resolve().parent
 CONTENT_PATH = HERE / "content.toml"
 TEMPLATES_PATH = HERE / "templates"
@@ -765,7 +767,9 @@ class Renderer:
                 **ctx,
             )
             self._add(site.host, article["path"], self._html(text, last_modified=date, lang="en"))
-            self._add(site.host, pdf_path, Page(tiny_pdf(article["title"]), "application/pdf", date))
+            # The report itself (documents.py); an edited one answers with a later Last-Modified.
+            self._add(site.host, pdf_path, Page(publication_pdf(article), "application/pdf",
+                                                article.get("document_modified", date)))
 
     # ----------------------------------------------------------------- country
 
