@@ -5,6 +5,7 @@ memory           peak memory (PSS: shared pages once; RSS) of a 20,000-page craw
 search           search at a million items (issue 9, 3): bench/search_bench.py
 publish          publishing the feeds at a million items (issue 9, 4): bench/publish_bench.py
 near-duplicates  near-duplicate matching at a million items (issue 9, 6): bench/near_duplicates_bench.py
+documents        PDF text extraction against pdftotext (issue 17): bench/documents.py
 fidelity         real pages (../shared/corpora) beside trafilatura and htmldate alone (issue 14): bench/fidelity.py
 
 A measurement whose module is missing reports its figures as marked slots
@@ -191,4 +192,5 @@ MEASUREMENTS: dict[str, Callable[[Context], list[Figure]]] = {
                               [_slot("near_duplicates.match", "ms", 5, "near_duplicates_bench"),
                                _slot("near_duplicates.peak_rss", "MB", 400, "near_duplicates_bench")]),
     "fidelity": _wired("fidelity", [_slot("fidelity.dates.dates_exact", "pages", 0, "fidelity")]),
+    "documents": _wired("documents", [_slot("documents.ratio_to_pdftotext", "x", 1, "documents")]),
 }

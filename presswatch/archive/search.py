@@ -422,6 +422,9 @@ def search(db: sqlite_utils.Database, query: SearchQuery) -> SearchResult:
         raise QueryError("--in documents needs a query text")
     filters = build_filters(query)
     if parsed is not None and query.within == "documents":
+        if _uses_columns(parsed):
+            raise QueryError(f"column filters (title:, summary:, body:) are fields of pages, not of documents: "
+                             f"drop them or search --in pages (query {parsed.text!r})")
         return _search_documents(db, query, parsed, filters)
     try:
         if parsed is not None and query.order == "relevance":
@@ -435,9 +438,20 @@ def search(db: sqlite_utils.Database, query: SearchQuery) -> SearchResult:
             raise _fts_error(exc, parsed) from None
         raise
     result = SearchResult(rows=rows, plan=plan, exact=exact, matches=matches)
-    if parsed is not None and query.within == "all" and len(rows) < query.limit:
+    # Documents come after every page match: only when those are all there (fewer than the
+    # limit, all ranked), and only for queries documents can answer (no page columns).
+    if (parsed is not None and query.within == "all" and exact and len(rows) < query.limit
+            and not _uses_columns(parsed)):
         _add_document_matches(db, query, parsed, filters, result)
     return result
+
+
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _uses_columns(parsed: ParsedQuery) -> bool:
+    """Does the query filter on the pages' columns (title:, summary:, body:)?"""
+    return re.search(r"\b(title|summary|body) :", _QUOTED.sub('""', parsed.expression)) is not None
 
 
 def _document_hits_and_rows(db: sqlite_utils.Database, query: SearchQuery, parsed: ParsedQuery,
