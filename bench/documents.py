@@ -105,7 +105,8 @@ EXTRACTORS: dict[str, Callable[[Path], tuple[str, int]]] = {
 }
 
 
-def run_extractor(extract: Callable[[Path], tuple[str, int]], files: list[Path]) -> tuple[float, int, list[str]]:
+def run_extractor(extract: Callable[[Path], tuple[str, int]], files: list[Path]
+                  ) -> tuple[float, int, list[str]]:
     """(seconds, pages, texts) of one pass over ``files``."""
     texts, pages = [], 0
     started = time.perf_counter()
@@ -166,7 +167,8 @@ def measure(ctx: Any) -> list[Figure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter reports")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("bench-work"))

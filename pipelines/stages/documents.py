@@ -35,12 +35,18 @@ LANGUAGE_SAMPLE = 5000
 
 
 def read_document(body: bytes, item_language: str | None = None) -> tuple[DocumentText, str | None]:
-    """In a worker: the document's text and its language (the item's, unless the text says otherwise)."""
+    """In a worker: the document's text and its language.
+
+    The language is the item's when its page declares one (as IOM's pages do): detecting
+    it would load the language model (~70 MB) into every worker that reads a PDF, and the
+    crawl's memory target has no room for that. Without one, it is detected from the text.
+    """
     text = extract_document(body)
-    sample = text.text[:LANGUAGE_SAMPLE]
-    candidates = [item_language] if item_language else []
-    language = normalize_language(None, sample, candidates) if sample.strip() else None
-    return text, language
+    if not text.text.strip():
+        return text, None
+    if item_language:
+        return text, item_language
+    return text, normalize_language(None, text.text[:LANGUAGE_SAMPLE])
 
 
 class DocumentPipeline:
