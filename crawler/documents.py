@@ -15,11 +15,13 @@ stops or spoils the crawl.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
+from parsel import Selector
 from scrapy import signals
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
@@ -50,20 +52,32 @@ def is_document_link(url: str, link_type: str | None = None) -> bool:
     return urlsplit(url).path.lower().endswith(".pdf")
 
 
-def document_links(response: Response, config: Source) -> list[str]:
-    """The PDFs an item page links in its metadata fields or its body, on the source's domains."""
+# Most pages link no PDF at all: a text search decides whether a page is worth parsing.
+_MENTIONS_PDF = re.compile(r"\.pdf|application/pdf", re.IGNORECASE)
+
+
+def document_links(url: str, html: str, config: Source) -> list[str]:
+    """The PDFs an item page links in its metadata fields or its body, on the source's domains.
+
+    The crawl process never builds a page's DOM otherwise (extraction runs in the
+    workers): only a page whose text mentions a PDF is parsed, into a tree of its own
+    that is freed on return, not cached on the response Scrapy keeps.
+    """
+    if not _MENTIONS_PDF.search(html):
+        return []
+    page = Selector(text=html)
     found: list[str] = []
     for expression in config.metadata.values():
-        for match in select(response.selector, expression):
+        for match in select(page, expression):
             value = match.root if isinstance(match.root, str) else match.attrib.get("href")
             if value and value.strip() and is_document_link(value.strip()):
-                found.append(response.urljoin(value.strip()))
+                found.append(urljoin(url, value.strip()))
     body = config.selectors.body or DEFAULT_BODY
-    for region in select(response.selector, body):
+    for region in select(page, body):
         for link in region.css("a[href]"):
             href = link.attrib.get("href", "").strip()
             if href and is_document_link(href, link.attrib.get("type")):
-                found.append(response.urljoin(href))
+                found.append(urljoin(url, href))
     allowed = [url for url in dict.fromkeys(found) if url.startswith(("http://", "https://"))
                and config.allows(url)]
     return allowed[:MAX_DOCUMENTS_PER_ITEM]
@@ -86,11 +100,11 @@ class DocumentFetcher:
 
     # The spider's side ----------------------------------------------------
 
-    def note_links(self, response: Response) -> None:
+    def note_links(self, url: str, html: str) -> None:
         """Remember the page's document links until the page is archived."""
-        links = document_links(response, self.config)
+        links = document_links(url, html, self.config)
         if links:
-            self.pending[response.url] = links
+            self.pending[url] = links
 
     # Scrapy's signals -------------------------------------------------------
 

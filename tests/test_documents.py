@@ -282,3 +282,44 @@ def test_feeds_show_the_new_document_version_as_an_update(crawl):
 def test_migrated_archive_has_the_documents_schema(tmp_path: Path):
     db = open_archive(tmp_path / "a.db")
     assert {"documents", "document_versions", "document_pages", "document_pages_fts"} <= set(db.table_names())
+
+
+# --------------------------------------------------------------------------- links and configuration
+
+
+def test_document_links_come_from_metadata_and_the_body_on_the_sources_domains():
+    from crawler.documents import document_links
+    from presswatch.config.sources import load_sources
+
+    source = load_sources(SOURCES).get("publications")
+    html = (
+        '<html><body><nav><a href="/files/annual-report.pdf">Annual report</a></nav>'
+        '<h1 class="page-title">A book</h1>'
+        '<div class="field--name-field-abstract"><p>Abstract. See <a href="/files/annex.PDF">the annex</a>, '
+        '<a href="/download?id=7" type="application/pdf">the data</a>, '
+        '<a href="https://elsewhere.example.net/copy.pdf">a copy elsewhere</a> and '
+        '<a href="/books/other">another book</a>.</p></div>'
+        '<a class="pdf-download button" href="/sites/g/files/report.pdf">Download PDF</a></body></html>'
+    )
+    assert document_links("https://publications.iom.int/books/a-book", html, source) == [
+        "https://publications.iom.int/sites/g/files/report.pdf",
+        "https://publications.iom.int/files/annex.PDF",
+        "https://publications.iom.int/download?id=7",
+    ]
+    assert document_links("https://publications.iom.int/books/b", html.replace("pdf", "txt").replace("PDF", "txt"),
+                          source) == []
+
+
+def test_max_document_mb_is_validated_with_file_and_line(tmp_path):
+    from presswatch.config.files import ConfigError
+    from presswatch.config.sources import load_sources
+
+    text = SOURCES.read_text(encoding="utf-8").replace(
+        'start_urls = ["https://publications.iom.int/search-books"]',
+        'start_urls = ["https://publications.iom.int/search-books"]\nmax_document_mb = 0', 1)
+    path = tmp_path / "sources.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_sources(path)
+    assert "source 'publications': max_document_mb: Input should be greater than 0" in str(caught.value)
+    assert load_sources(SOURCES).get("publications").max_document_mb == 50

@@ -423,8 +423,8 @@ def search(db: sqlite_utils.Database, query: SearchQuery) -> SearchResult:
     filters = build_filters(query)
     if parsed is not None and query.within == "documents":
         if _uses_columns(parsed):
-            raise QueryError(f"column filters (title:, summary:, body:) are fields of pages, not of documents: "
-                             f"drop them or search --in pages (query {parsed.text!r})")
+            raise QueryError("column filters (title:, summary:, body:) are fields of pages, not of "
+                             f"documents: drop them or search --in pages (query {parsed.text!r})")
         return _search_documents(db, query, parsed, filters)
     try:
         if parsed is not None and query.order == "relevance":
