@@ -228,7 +228,7 @@ class SourceSpider(scrapy.Spider):
         if charset_problem:
             report_problem(self.crawler, response.url, "charset", charset_problem)
         if self.documents is not None:
-            self.documents.note_links(response.url, html)
+            self.documents.note_links(response.url, response.body, html)
         yield FetchedPage(
             source=self.source_id,
             url=response.url,

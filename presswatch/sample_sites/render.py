@@ -907,35 +907,6 @@ def d7_teaser(article: dict[str, Any], limit: int = 235) -> str:
     return cut.rstrip(" ,;:–-")
 
 
-def tiny_pdf(title: str) -> bytes:
-    """A small valid one-page PDF showing ``title``."""
-    safe = title.encode("latin-1", errors="replace").decode("latin-1")
-    safe = safe.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")[:90]
-    stream = f"BT /F1 12 Tf 50 780 Td ({safe}) Tj ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
 def render_all(content: dict[str, Any] | None = None) -> Archive:
     """Render every page of every sample site."""
     return Renderer(content if content is not None else load_content()).build()
