@@ -202,18 +202,6 @@ QUERIES: dict[str, dict[str, str]] = {
             "order by i.published_utc desc"
         ),
     },
-    "documents_matching": {
-        "title": "Documents matching",
-        "description": "Items whose documents (PDFs) contain a word or phrase (FTS5 syntax), with the page.",
-        "sql": (
-            "select i.id, i.title, p.page, d.url as document,\n"
-            "       snippet(document_pages_fts, 0, '[', ']', '…', 16) as snippet\n"
-            "from document_pages_fts f join document_pages p on p.id = f.rowid\n"
-            "join documents d on d.id = p.document_id join items i on i.id = p.item_id\n"
-            "where document_pages_fts match :text\n"
-            "order by bm25(document_pages_fts) limit 50"
-        ),
-    },
     "items_without_a_date": {
         "title": "Items without a date",
         "description": "Items archived without a publication date (information pages have none by design).",

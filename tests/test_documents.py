@@ -326,3 +326,14 @@ def test_max_document_mb_is_validated_with_file_and_line(tmp_path):
         load_sources(path)
     assert "source 'publications': max_document_mb: Input should be greater than 0" in str(caught.value)
     assert load_sources(SOURCES).get("publications").max_document_mb == 50
+
+
+def test_datasette_shows_documents_and_searches_their_pages():
+    from presswatch.datasette_metadata import TABLES
+
+    db = open_archive(":memory:")
+    assert {"documents", "document_pages", "document_versions"} <= set(TABLES)
+    assert TABLES["document_pages"]["fts_table"] == "document_pages_fts"
+    assert TABLES["document_pages_fts"]["hidden"] is True
+    assert set(TABLES["documents"]["columns"]) <= {column.name for column in db["documents"].columns}
+    assert set(TABLES["document_pages"]["columns"]) <= {column.name for column in db["document_pages"].columns}
