@@ -316,8 +316,11 @@ class BenchSite:
         iso = moment.isoformat()
         paragraphs = "\n".join(f"        <p>{text}</p>" for text in self.paragraphs(number))
         if self.documents_every and number % self.documents_every == 0:
-            paragraphs += (f'\n        <p>The full report: <a href="/files/report-{number}.pdf" '
-                           f'type="application/pdf">PDF</a>.</p>')
+            # Its own words on each page: a sentence shared by every such page would be
+            # boilerplate to the story index (pipelines/neardup.py), a cost of its own.
+            paragraphs += (f'\n        <p>The full report behind "{title}": '
+                           f'<a href="/files/report-{number}.pdf" type="application/pdf">PDF, '
+                           f'{REPORT_PAGES} pages</a>.</p>')
         description = f"{title}: {' '.join(rng.choice(_WORDS) for _ in range(24))}."
         tags = "".join(
             f'<a href="/tags/{tag.lower().replace(" ", "-")}" class="tag">{tag}</a>'
