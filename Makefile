@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint install clean bench
+.PHONY: demo test lint install clean bench system-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,18 +16,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# What pip cannot install: the Unicode font the sample sites' PDFs are written with,
+# and pdftotext (poppler-utils), which bench/run --only documents measures against.
+system-packages:
+	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf && command -v pdftotext >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq fonts-dejavu-core poppler-utils >/dev/null; }
+
+demo: $(STAMP) system-packages
 	$(BIN)/presswatch demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+test: $(STAMP) system-packages lint
 	$(BIN)/pytest
 
 # The benchmarks of docs/performance.md (about an hour the first time); smoke run: bench/run --quick
-bench: $(STAMP)
+bench: $(STAMP) system-packages
 	bench/run
 
 clean:

@@ -16,6 +16,7 @@ from PRESSWATCH_SOURCES.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from typing import Any
 
@@ -89,6 +90,6 @@ class SourceSpiderLoader:
     def list(self) -> list[str]:
         return [source.id for source in self.sources]
 
-    def find_by_request(self, request: Request) -> list[str]:
+    def find_by_request(self, request: Request) -> builtins.list[str]:  # `list` is a method here
         """The sources whose domains hold the request's URL (`scrapy parse URL`, `scrapy shell URL`)."""
         return [source.id for source in self.sources if source.allows(request.url)]
