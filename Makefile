@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint install clean bench chromium
+.PHONY: demo test lint install clean bench system-packages chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# What pip cannot install: the Unicode font the sample sites' PDFs are written with,
+# and pdftotext (poppler-utils), which bench/run --only documents measures against.
+system-packages:
+	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf && command -v pdftotext >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq fonts-dejavu-core poppler-utils >/dev/null; }
+
+demo: $(STAMP) system-packages
 	$(BIN)/presswatch demo
 
 lint: $(STAMP)
@@ -29,11 +35,11 @@ chromium:
 	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } \
 		|| echo "chromium could not be installed (not root? offline?): the browser checks will be skipped"
 
-test: $(STAMP) lint chromium
+test: $(STAMP) system-packages lint chromium
 	$(BIN)/pytest
 
 # The benchmarks of docs/performance.md (about an hour the first time); smoke run: bench/run --quick
-bench: $(STAMP)
+bench: $(STAMP) system-packages
 	bench/run
 
 clean:

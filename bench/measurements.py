@@ -7,6 +7,7 @@ publish          publishing the feeds at a million items (issue 9, 4): bench/pub
 near-duplicates  near-duplicate matching at a million items (issue 9, 6): bench/near_duplicates_bench.py
 fidelity         real pages (../shared/corpora) beside trafilatura and htmldate alone (issue 14)
 reliability      kill -9 trials, the 20 MB page, stalls from hostile pages (issue 21): bench/reliability.py
+documents        PDF text extraction against pdftotext (issue 17): bench/documents.py
 
 A measurement whose module is missing reports its figures as marked slots
 (value None): `measure(ctx) -> list[Figure]` in that module wires it in.
@@ -122,10 +123,14 @@ def log_processes(ctx: Context, crawl: CrawlRun) -> None:
         ctx.log(f"    pid {pid:>7}: peak {_mb(peak):5.0f} MB, CPU {cpu:6.1f} s  {command}")
 
 
+DOCUMENTS_EVERY = 20  # 5% of the memory crawl's articles link a PDF: 1,000 reports in 20,000 pages
+
+
 def measure_memory(ctx: Context) -> list[Figure]:
     """Peak RSS of the whole process tree of a 20,000-page crawl."""
     pages = 1000 if ctx.quick else 20_000
-    site = BenchSite(pages)
+    # Documents included (issue 17): one article in DOCUMENTS_EVERY links a 40-page PDF report.
+    site = BenchSite(pages, documents_every=DOCUMENTS_EVERY)
     workdir = ctx.workdir / "memory"
     workdir.mkdir(parents=True, exist_ok=True)
     sources = site.write_sources(workdir)
@@ -153,7 +158,8 @@ def measure_memory(ctx: Context) -> list[Figure]:
             processes = len(crawl.processes)
             for path in workdir.glob(f"archive-{run}.db*"):
                 path.unlink()
-    hwm.note = (f"{pages:,}-page crawl: the peak RSS (VmHWM, read from /proc every 0.1 s) of each of the "
+    hwm.note = (f"{pages:,}-page crawl, one page in {DOCUMENTS_EVERY} linking a 40-page PDF: "
+                "the peak RSS (VmHWM, read from /proc every 0.1 s) of each of the "
                 f"{processes} processes of the crawl's tree (crawl process, forkserver, extraction workers, "
                 "resource tracker) summed: an upper bound, as if every peak came at once")
     sampled.note = ("the highest total VmRSS of the tree at one sample (0.1 s apart); both count pages "
@@ -193,4 +199,5 @@ MEASUREMENTS: dict[str, Callable[[Context], list[Figure]]] = {
                                _slot("near_duplicates.peak_rss", "MB", 400, "near_duplicates_bench")]),
     "fidelity": _wired("fidelity", [_slot("fidelity.dates.dates_exact", "pages", 0, "fidelity")]),
     "reliability": _wired("reliability", [_slot("reliability.kill9_missing", "rows", 0, "reliability")]),
+    "documents": _wired("documents", [_slot("documents.ratio_to_pdftotext", "x", 1, "documents")]),
 }

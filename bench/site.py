@@ -27,6 +27,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from presswatch.http import http_date, not_modified
 from presswatch.httpserver import BackgroundServer, ThreadedServer
+from presswatch.sample_sites.documents import report_pdf
 
 HOST = "bench.example.org"
 PER_LISTING = 50
@@ -187,13 +189,27 @@ class Page:
     last_modified: datetime | None = None
 
 
+# The bench site's PDFs: a few distinct reports of REPORT_PAGES pages, linked round robin
+# (written once each with fpdf2; extraction reads every one as a new document).
+REPORT_VARIANTS = 5
+REPORT_PAGES = 40
+
+
+@lru_cache(maxsize=REPORT_VARIANTS)
+def bench_report(variant: int) -> bytes:
+    return report_pdf(REPORT_PAGES, seed=variant)
+
+
 class BenchSite:
     """``pages`` generated articles on ``host``, newest first, and their listing pages."""
 
-    def __init__(self, pages: int = 5000, host: str = HOST, seed: int = 9):
+    def __init__(self, pages: int = 5000, host: str = HOST, seed: int = 9, documents_every: int = 0):
         if pages < 1:
             raise ValueError("pages must be at least 1")
         self.pages = pages
+        # Every documents_every-th article links a PDF report in its body (0: none), as a
+        # publication links its report (issue 17: the memory target counts documents in).
+        self.documents_every = documents_every
         self.host = host
         self.seed = seed
         self.listing_pages = -(-pages // PER_LISTING)
@@ -295,6 +311,12 @@ class BenchSite:
         node = 100000 + number
         iso = moment.isoformat()
         paragraphs = "\n".join(f"        <p>{text}</p>" for text in self.paragraphs(number))
+        if self.documents_every and number % self.documents_every == 0:
+            # Its own words on each page: a sentence shared by every such page would be
+            # boilerplate to the story index (pipelines/neardup.py), a cost of its own.
+            paragraphs += (f'\n        <p>The full report behind "{title}": '
+                           f'<a href="/files/report-{number}.pdf" type="application/pdf">PDF, '
+                           f'{REPORT_PAGES} pages</a>.</p>')
         description = f"{title}: {' '.join(rng.choice(_WORDS) for _ in range(24))}."
         tags = "".join(
             f'<a href="/tags/{tag.lower().replace(" ", "-")}" class="tag">{tag}</a>'
@@ -349,6 +371,11 @@ class BenchSite:
         path = unquote(parts.path)
         if path == "/robots.txt":
             return Page(b"User-agent: *\nDisallow: /search\n", "text/plain; charset=utf-8")
+        if self.documents_every and path.startswith("/files/report-") and path.endswith(".pdf"):
+            number = path[len("/files/report-"):-len(".pdf")]
+            if number.isdigit() and int(number) < self.pages and int(number) % self.documents_every == 0:
+                return Page(bench_report(int(number) % REPORT_VARIANTS), "application/pdf",
+                            etag=f'"report-{int(number) % REPORT_VARIANTS}"')
         if path == "/news":
             values = parse_qs(parts.query).get("page", ["0"])
             page = self.listing(int(values[0])) if values[0].isdigit() else None

@@ -14,6 +14,7 @@ from pathlib import Path
 from pipelines.normalize.urls import canonical_url
 from presswatch.archive.db import open_archive
 from presswatch.archive.times import parse_stored_time, to_utc_text
+from presswatch.http import conditional_headers
 
 NEW, DUE, FRESH = "new", "due", "fresh"
 
@@ -25,12 +26,7 @@ class KnownPage:
     last_modified: str | None
 
     def conditional_headers(self) -> dict[str, str]:
-        headers = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
+        return conditional_headers(self.etag, self.last_modified)
 
 
 class ArchiveIndex:

@@ -83,6 +83,9 @@ class RunRecorder:
 
     def response_received(self, response: Response, request: Any, spider: Any) -> None:
         stats = self.crawler.stats
+        if "presswatch_document" in request.meta:  # a linked PDF (crawler/documents.py), not a page
+            stats.inc_value("presswatch/documents_fetched")
+            return
         if response.status == 304:
             stats.inc_value("presswatch/not_modified")
         stats.inc_value("presswatch/pages_fetched")

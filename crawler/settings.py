@@ -42,6 +42,7 @@ ITEM_PIPELINES = {
     "pipelines.stages.store.StorePipeline": 400,
     "pipelines.stages.stories.StoryPipeline": 450,  # near-duplicates and language versions -> stories
     "pipelines.stages.classify.ClassifyPipeline": 500,
+    "pipelines.stages.documents.DocumentPipeline": 600,  # linked PDFs: text, versions (issue 17)
 }
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

@@ -2,8 +2,10 @@
 
 The spider yields a `FetchedPage` (what was downloaded, nothing interpreted).
 ExtractPipeline turns it into an `Article`; the later pipelines fill in and
-normalise its fields; StorePipeline writes it (all in pipelines/stages/). Plain
-dataclasses: the pipelines know exactly which item they get.
+normalise its fields; StorePipeline writes it (all in pipelines/stages/). The
+documents an archived item links come as a `FetchedDocument` (or an
+`UnchangedDocument`, a 304) for DocumentPipeline. Plain dataclasses: the
+pipelines know exactly which item they get.
 """
 
 from __future__ import annotations
@@ -83,3 +85,27 @@ class Article:
     # Set by StorePipeline: new | updated | unchanged | duplicate
     outcome: str | None = None
     item_id: int | None = None
+
+
+@dataclass
+class FetchedDocument:
+    """A document downloaded for an archived item (crawler/documents.py yields it; issue 17)."""
+
+    source: str
+    item_id: int
+    url: str
+    body: bytes = field(repr=False)
+    content_type: str
+    fetched: datetime  # aware, UTC
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class UnchangedDocument:
+    """A conditional re-check of an archived document that answered 304 Not Modified."""
+
+    source: str
+    item_id: int
+    url: str
+    fetched: datetime

@@ -106,6 +106,42 @@ TABLES: dict[str, dict[str, Any]] = {
             "replaced": "When a newer version replaced it (UTC)",
         },
     },
+    "documents": {
+        "title": "Documents",
+        "description": "The PDFs items link (a publication's report), with their text: pages separated by "
+                       "form feeds; problem says why a document has no text or not all of it. Search their "
+                       "text page by page in document_pages.",
+        "sort_desc": "fetched",
+        "label_column": "url",
+        "facets": ["problem", "language", "content_type"],
+        "columns": {
+            "item_id": "The item that links it (items.id)", "url": "The document's URL",
+            "sha256": "sha256 of its bytes: other bytes are a new version", "pages": "Pages in the file",
+            "language": "Language of its text, ISO 639-1", "text": "Its text, pages separated by form feeds",
+            "problem": "Why no (or not all) text: encrypted, truncated, a scan...", "bytes": "Size in bytes",
+            "updated": "When its bytes last changed (UTC)", "fetched": "When it was last fetched (UTC)",
+        },
+    },
+    "document_pages": {
+        "title": "Document pages",
+        "description": "The current text of each document, page by page. Search uses FTS5 syntax.",
+        "fts_table": "document_pages_fts",
+        "fts_pk": "id",
+        "searchmode": "raw",
+        "columns": {"document_id": "The document (documents.id)", "item_id": "Its item (items.id)",
+                    "page": "Page number, from 1", "text": "The page's text"},
+    },
+    "document_pages_fts": {
+        "title": "Full-text index of document pages",
+        "description": "FTS5 over document_pages.text (external content). Search document_pages instead.",
+        "hidden": True,
+    },
+    "document_versions": {
+        "title": "Earlier versions of documents",
+        "description": "What a document was before its bytes changed; the current version is in documents.",
+        "columns": {"document_id": "The document (documents.id)", "version": "1 for the first version",
+                    "replaced": "When a newer version replaced it (UTC)"},
+    },
     "item_events": {
         "title": "Item events",
         "description": "What happened to items after they were archived: updated, removed, restored.",

@@ -1,8 +1,9 @@
 """HTTP primitives every server and client of presswatch shares.
 
-HTTP dates (RFC 9110 §5.6.7) both ways, and conditional requests (§13): does a
-GET deserve 304 Not Modified? Used by `presswatch serve` (feed readers poll),
-the sample sites, the benchmark site, retries and the crawl's validators.
+HTTP dates (RFC 9110 §5.6.7) both ways, and conditional requests (§13): the
+headers that ask for one, and does a GET deserve 304 Not Modified? Used by
+`presswatch serve` (feed readers poll), the sample sites, the benchmark site,
+retries and the crawl's validators (pages and documents).
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ def parse_http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """The headers of a conditional GET (§13.1) from a stored response's validators."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
 
 
 class Headers(Protocol):

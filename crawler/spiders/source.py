@@ -24,6 +24,7 @@ from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
+from crawler.documents import DocumentFetcher
 from crawler.encoding import decode_page
 from crawler.guard import OffsiteRequest
 from crawler.known import DUE, FRESH, NEW, ArchiveIndex, KnownPage
@@ -83,6 +84,7 @@ class SourceSpider(scrapy.Spider):
         self.requests_made = 0  # requests this crawl asked for (PRESSWATCH_MAX_REQUESTS)
         self.sitemaps_fetched = 0
         self.limits_hit: set[str] = set()  # bounds already recorded (once per crawl each)
+        self.documents: DocumentFetcher | None = None  # the PDFs archived items link
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -93,6 +95,9 @@ class SourceSpider(scrapy.Spider):
         spider.full = crawler.settings.getbool("PRESSWATCH_FULL")
         spider.db_path = archive_path(crawler)
         spider.bounds = Bounds.from_settings(crawler.settings)
+        if spider.db_path:  # documents are fetched for archived items only
+            spider.documents = DocumentFetcher(crawler, spider.config, spider.db_path,
+                                               spider._failure_problem)
         crawler.signals.connect(spider.redirect_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(spider.redirect_dropped, signal=signals.request_dropped)
         return spider
@@ -320,6 +325,8 @@ class SourceSpider(scrapy.Spider):
         html, _encoding, charset_problem = decode_page(response.body, declared, self.config.languages)
         if charset_problem:
             report_problem(self.crawler, response.url, Problem.CHARSET, charset_problem)
+        if self.documents is not None:
+            self.documents.note_links(response.url, response.body, html)
         yield FetchedPage(
             source=self.source_id,
             url=response.url,

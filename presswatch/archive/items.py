@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
+from presswatch.archive.documents import item_documents
 from presswatch.archive.stories import story_of
 
 
@@ -31,7 +32,7 @@ def find_item(db: sqlite_utils.Database, key: str) -> dict[str, Any] | None:
 
 
 def item_details(db: sqlite_utils.Database, item: dict[str, Any]) -> dict[str, Any]:
-    """The item with its topics, countries, copies, earlier versions and events (where recorded)."""
+    """The item with its topics, countries, copies, earlier versions, events, documents (where recorded)."""
     item_id = item["id"]
     details = dict(item)
     for key, default in (("countries", []), ("metadata", {})):
@@ -52,4 +53,5 @@ def item_details(db: sqlite_utils.Database, item: dict[str, Any]) -> dict[str, A
         "SELECT at, event, detail FROM item_events WHERE item_id = ? ORDER BY at, id", [item_id]
     )) if "item_events" in tables else []
     details["story"] = story_of(db, item_id) if "stories" in tables else None
+    details["documents"] = item_documents(db, item_id)
     return details

@@ -40,6 +40,9 @@ class ItemEvent(StrEnum):
     UPDATED = "updated"
     REMOVED = "removed"
     RESTORED = "restored"
+    # Issue 17: the documents (PDFs) an item links (presswatch/archive/documents.py).
+    DOCUMENT_ADDED = "document_added"
+    DOCUMENT_UPDATED = "document_updated"
 
 
 class RunStatus(StrEnum):
@@ -87,6 +90,24 @@ class Problem(StrEnum):
     # Issue 21: bounded work per page and bounded discovery.
     TOO_SLOW = "too_slow"  # a worker step overran its wall-clock limit: the worker was replaced
     LIMIT_REACHED = "limit_reached"  # a discovery bound (sitemaps, links per listing, requests) was hit
+    # Issue 17: a document (PDF) an item links, with the document's URL (docs/documents.md). The
+    # item's page is archived whatever its documents do; none of these counts as an error of the run.
+    DOCUMENT_NOT_PDF = "document_not_pdf"  # not served as a PDF, or no %PDF- header: not read
+    DOCUMENT_ENCRYPTED = "document_encrypted"
+    DOCUMENT_UNREADABLE = "document_unreadable"  # PDFium failed on it (or a page), or the worker crashed
+    DOCUMENT_BOMB = "document_bomb"  # a stream inflates past the limit: refused before reading
+    DOCUMENT_NO_TEXT = "document_no_text"  # no text layer (a scan)
+    DOCUMENT_PAGE_LIMIT = "document_page_limit"
+    DOCUMENT_TIME_LIMIT = "document_time_limit"
+    DOCUMENT_TRUNCATED = "document_truncated"  # no %%EOF at its end
+    # Fetching it failed: "document_" + what the page's problem would be.
+    DOCUMENT_HTTP_ERROR = "document_http_error"
+    DOCUMENT_NETWORK_ERROR = "document_network_error"
+    DOCUMENT_TIMEOUT = "document_timeout"
+    DOCUMENT_TOO_LARGE = "document_too_large"  # larger than the source's max_document_mb
+    DOCUMENT_ROBOTS = "document_robots"
+    DOCUMENT_OFFSITE = "document_offsite"
+    DOCUMENT_REDIRECT_LOOP = "document_redirect_loop"
 
 
 # Problems that count as errors of the run (a page could not be fetched or used).

@@ -494,10 +494,76 @@ def _v13_title_source(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE items ADD COLUMN title_source TEXT")
 
 
+def _v14_documents(db: sqlite_utils.Database) -> None:
+    # Issue 17 (docs/documents.md): the PDFs items link, their versions, and their text page by
+    # page in FTS5 so a search names the page. Reads and writes: presswatch/archive/documents.py.
+    db.executescript(
+        """
+        -- The documents (PDFs) an item links: its publication's report, a PDF in its body.
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            url TEXT NOT NULL,               -- as fetched, after redirects
+            sha256 TEXT NOT NULL,            -- of the bytes: a change is a new version
+            content_type TEXT,               -- as served (application/pdf)
+            bytes INTEGER NOT NULL,
+            pages INTEGER,                   -- pages in the file (NULL: it could not be opened)
+            language TEXT,                   -- ISO 639-1: the item's declared one, else detected
+            text TEXT,                       -- every page read, separated by form feeds (\\f)
+            problem TEXT,                    -- NULL, or why no (or not all) text: document_encrypted...
+            detail TEXT,
+            first_seen TEXT NOT NULL,        -- UTC
+            fetched TEXT NOT NULL,           -- UTC, last time it was fetched or found unchanged (304)
+            updated TEXT,                    -- UTC, last time its bytes changed
+            http_etag TEXT,
+            http_last_modified TEXT,
+            UNIQUE (item_id, url)
+        );
+        CREATE INDEX documents_url ON documents(url);
+        -- Earlier versions of a document: what it was before its bytes changed.
+        CREATE TABLE document_versions (
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            pages INTEGER,
+            text TEXT,
+            problem TEXT,
+            fetched TEXT NOT NULL,
+            replaced TEXT NOT NULL,
+            PRIMARY KEY (document_id, version)
+        );
+        -- The current text of each document page by page, indexed for search.
+        CREATE TABLE document_pages (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            item_id INTEGER NOT NULL,        -- the document's item: a search finds items
+            page INTEGER NOT NULL,           -- 1-based
+            text TEXT NOT NULL,
+            UNIQUE (document_id, page)
+        );
+        CREATE INDEX document_pages_item ON document_pages(item_id);
+        CREATE VIRTUAL TABLE document_pages_fts USING fts5(
+            text,
+            content="document_pages", content_rowid="id",
+            tokenize="unicode61 remove_diacritics 2",
+            prefix="2 3"
+        );
+        CREATE TRIGGER document_pages_ai AFTER INSERT ON document_pages BEGIN
+            INSERT INTO document_pages_fts (rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER document_pages_ad AFTER DELETE ON document_pages BEGIN
+            INSERT INTO document_pages_fts (document_pages_fts, rowid, text)
+            VALUES ('delete', old.id, old.text);
+        END;
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_core, _v2_topics, _v3_versions, _v4_health, _v5_search, _v6_stories, _v7_item_events_index,
     _v8_feed_indexes, _v9_story_members_index, _v10_topic_scores, _v11_outbox,
-    _v12_derived_pending, _v13_title_source,
+    _v12_derived_pending, _v13_title_source, _v14_documents,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

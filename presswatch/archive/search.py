@@ -43,7 +43,11 @@ from typing import Any
 
 import sqlite_utils
 
+from presswatch.archive.document_search import document_hits, page_snippets
+
 SORTS = ("relevance", "newest")
+# Where the text is looked for (issue 17): web pages and their documents (PDFs), or one of them.
+WITHIN = ("all", "pages", "documents")
 FTS_COLUMNS = ("title", "summary", "body")
 # bm25 weights of title, summary and body: a word in the title counts five times one in the body.
 BM25_WEIGHTS = (5.0, 2.0, 1.0)
@@ -266,6 +270,7 @@ class SearchQuery:
     sort: str | None = None  # relevance | newest; default relevance with text, newest without
     limit: int = DEFAULT_LIMIT
     candidates: int = DEFAULT_CANDIDATES  # relevance on large match sets; 0: rank every match
+    within: str = "all"  # all | pages (items' own text) | documents (the PDFs they link)
 
     @property
     def order(self) -> str:
@@ -419,7 +424,16 @@ def search(db: sqlite_utils.Database, query: SearchQuery) -> SearchResult:
     parsed = parse_query(query.text) if query.text.strip() else None
     if parsed is None and query.sort == "relevance":
         raise QueryError("--sort relevance needs a query text")
+    if query.within not in WITHIN:
+        raise QueryError(f"--in {query.within!r}: use all, pages or documents")
+    if parsed is None and query.within == "documents":
+        raise QueryError("--in documents needs a query text")
     filters = build_filters(query)
+    if parsed is not None and query.within == "documents":
+        if _uses_columns(parsed):
+            raise QueryError("column filters (title:, summary:, body:) are fields of pages, not of "
+                             f"documents: drop them or search --in pages (query {parsed.text!r})")
+        return _search_documents(db, query, parsed, filters)
     try:
         if parsed is not None and query.order == "relevance":
             ids, scores, plan, exact, matches = _relevance(db, query, parsed, filters)
@@ -431,7 +445,58 @@ def search(db: sqlite_utils.Database, query: SearchQuery) -> SearchResult:
         if parsed is not None:
             raise _fts_error(exc, parsed) from None
         raise
-    return SearchResult(rows=rows, plan=plan, exact=exact, matches=matches)
+    result = SearchResult(rows=rows, plan=plan, exact=exact, matches=matches)
+    # Documents come after every page match: only when those are all there (fewer than the
+    # limit, all ranked), and only for queries documents can answer (no page columns).
+    if (parsed is not None and query.within == "all" and exact and len(rows) < query.limit
+            and not _uses_columns(parsed)):
+        _add_document_matches(db, query, parsed, filters, result)
+    return result
+
+
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _uses_columns(parsed: ParsedQuery) -> bool:
+    """Does the query filter on the pages' columns (title:, summary:, body:)?"""
+    return re.search(r"\b(title|summary|body) :", _QUOTED.sub('""', parsed.expression)) is not None
+
+
+def _document_hits_and_rows(db: sqlite_utils.Database, query: SearchQuery, parsed: ParsedQuery,
+                            filters: list[Filter], limit: int, exclude: set[int]) -> list[dict[str, Any]]:
+    """Rows of the items whose documents match, best page first, the page named in the snippet."""
+    try:
+        hits = document_hits(db, parsed.expression, [f.check_sql for f in filters],
+                             [p for f in filters for p in f.params], query.order, limit, exclude)
+        snippets = page_snippets(db, parsed.expression, hits, MARK_START, MARK_END)
+    except sqlite3.OperationalError as exc:
+        raise _fts_error(exc, parsed) from None
+    scores = {hit.item_id: hit.score for hit in hits} if query.order == "relevance" else {}
+    rows = _rows(db, [hit.item_id for hit in hits], None, scores)
+    for row in rows:
+        row["snippet"] = snippets[row["id"]]
+    return rows
+
+
+def _search_documents(db: sqlite_utils.Database, query: SearchQuery, parsed: ParsedQuery,
+                      filters: list[Filter]) -> SearchResult:
+    rows = _document_hits_and_rows(db, query, parsed, filters, query.limit, set())
+    return SearchResult(rows=rows, plan=f"documents: {len(rows)} item(s) by their documents' pages")
+
+
+def _add_document_matches(db: sqlite_utils.Database, query: SearchQuery, parsed: ParsedQuery,
+                          filters: list[Filter], result: SearchResult) -> None:
+    """After the pages' own matches: the items only their documents match (--in all)."""
+    found = {row["id"] for row in result.rows}
+    more = _document_hits_and_rows(db, query, parsed, filters, query.limit - len(result.rows), found)
+    if not more:
+        return
+    result.rows.extend(more)
+    if query.order == "newest":
+        result.rows.sort(key=lambda row: (row["published_utc"] or "", row["id"]), reverse=True)
+    result.plan += f"; then {len(more)} item(s) by their documents"
+    if result.matches is not None:
+        result.matches += len(more)
 
 
 # Newest first: published_utc, then id (both in the items_published index, so

@@ -12,6 +12,7 @@ import sqlite_utils
 from tabulate import tabulate
 
 from presswatch.archive.db import open_archive
+from presswatch.archive.documents import changed_documents, diff_document_versions, document_versions
 from presswatch.archive.items import find_item
 from presswatch.archive.outcomes import UNSUCCESSFUL_RUNS, RunStatus
 from presswatch.archive.versions import diff_versions, item_versions
@@ -211,6 +212,8 @@ def diff(ref: str, db_path: Path, from_version: int | None, to_version: int | No
     ID is the item's id, its uid, its URL, or the URL of a copy that was folded
     into it (as for `presswatch show`).
 
+    The item's documents (PDFs) that changed follow: their last two versions.
+
     \b
     Example:
         presswatch diff https://www.iom.int/news/some-release
@@ -223,12 +226,15 @@ def diff(ref: str, db_path: Path, from_version: int | None, to_version: int | No
     versions = item_versions(db, item)
     if len(versions) == 1:
         click.echo(f"{item['title']}: one version only (fetched {item['fetched']}), nothing to compare.")
-        return
-    newest = to_version or len(versions)
-    oldest = from_version or newest - 1
-    if not (1 <= oldest < newest <= len(versions)):
-        raise click.ClickException(f"versions go from 1 to {len(versions)}; --from must be below --to")
-    click.echo(diff_versions(versions[oldest - 1], versions[newest - 1]), nl=False)
+    else:
+        newest = to_version or len(versions)
+        oldest = from_version or newest - 1
+        if not (1 <= oldest < newest <= len(versions)):
+            raise click.ClickException(f"versions go from 1 to {len(versions)}; --from must be below --to")
+        click.echo(diff_versions(versions[oldest - 1], versions[newest - 1]), nl=False)
+    for document_id in changed_documents(db, item["id"]):
+        texts = document_versions(db, document_id)
+        click.echo(diff_document_versions(texts[-2], texts[-1]), nl=False)
 
 
 @click.command(name="sample-sites")

@@ -30,6 +30,7 @@ from presswatch.archive.search import (
     MARK_END,
     MARK_START,
     SORTS,
+    WITHIN,
     QueryError,
     SearchQuery,
     check_values,
@@ -126,13 +127,17 @@ def known_topics(topics_path: Path) -> set[str]:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
 @click.option("--explain", is_flag=True, help="Say on stderr how the search ran.")
+@click.option("--in", "within", type=click.Choice(WITHIN), default="all", show_default=True,
+              help="Where to look: the pages' own text, the documents (PDFs) they link, or both "
+                   "(a document's snippet names its page: 'p. 3: ...').")
 @topics_option
 @config_errors
 @query_errors("search")
 def search(query: tuple[str, ...], db_path: Path, sources: tuple[str, ...], kinds: tuple[str, ...],
            countries: tuple[str, ...], regions: tuple[str, ...], topics: tuple[str, ...],
            languages: tuple[str, ...], since: str | None, until: str | None, sort: str | None, limit: int,
-           candidates: int, as_json: bool, as_csv: bool, explain: bool, topics_path: Path) -> None:
+           candidates: int, as_json: bool, as_csv: bool, explain: bool, within: str,
+           topics_path: Path) -> None:
     """Full-text search of the archive, ranked by relevance or newest first.
 
     QUERY is words (all must match), "quoted phrases", prefixes (remitt*),
@@ -148,6 +153,7 @@ def search(query: tuple[str, ...], db_path: Path, sources: tuple[str, ...], kind
         presswatch search 'traffick* AND (ukraine OR moldova) NOT covid' --since 2021-01
         presswatch search health --country MD --lang ro --json
         presswatch search --topic covid-19 --until 2020 --csv > covid-2020.csv
+        presswatch search Dhangadhi --in documents
     """
     if as_json and as_csv:
         raise click.UsageError("--json and --csv exclude each other")
@@ -155,7 +161,7 @@ def search(query: tuple[str, ...], db_path: Path, sources: tuple[str, ...], kind
         text=" ".join(query).strip(), sources=sources, kinds=kinds,
         countries=tuple(dict.fromkeys(normalize_country(country) for country in countries)),
         regions=regions, topics=topics, languages=tuple(language.lower() for language in languages),
-        since=since, until=until, sort=sort, limit=limit, candidates=candidates,
+        since=since, until=until, sort=sort, limit=limit, candidates=candidates, within=within,
     )
     with reading(db_path) as db:
         topic_ids = known_topics(topics_path) if topics else set()
@@ -273,6 +279,7 @@ def render_item(item: dict[str, Any]) -> str:
     else:
         lines.append("none: no other URL has carried this item")
     lines += story_lines(item.get("story"))
+    lines += document_lines(item.get("documents", []))
     if item["versions"]:
         lines += ["", f"Earlier versions ({len(item['versions'])})", "----------------"]
         lines.append(tabulate(
@@ -282,6 +289,20 @@ def render_item(item: dict[str, Any]) -> str:
         lines += ["", f"Events ({len(item['events'])})", "------"]
         lines.append(tabulate(item["events"], headers="keys"))
     return "\n".join(lines)
+
+
+def document_lines(documents: list[dict[str, Any]]) -> list[str]:
+    """The item's documents (PDFs): pages, language, versions, and why one could not be read."""
+    if not documents:
+        return []
+    lines = ["", f"Documents ({len(documents)})", "---------"]
+    lines.append(tabulate(
+        [[d["id"], d["url"], d["pages"] if d["pages"] is not None else "-", d["language"] or "-",
+          f"{d['bytes']:,}", d["earlier_versions"] + 1, d["fetched"],
+          f"{d['problem']}: {d['detail']}" if d["problem"] else "-"] for d in documents],
+        headers=["id", "url", "pages", "lang", "bytes", "versions", "fetched", "problem"],
+        maxcolwidths=[None, 60, None, None, None, None, None, 50]))
+    return lines
 
 
 def story_lines(story: dict[str, Any] | None) -> list[str]:

@@ -185,6 +185,7 @@ class Source(Strict):
     enabled: bool = True
     recheck_after: Duration = timedelta(days=7)  # archived items older than this are re-checked
     recheck_per_crawl: int = Field(100, ge=0, le=100_000)  # at most this many re-checks a crawl
+    max_document_mb: float = Field(50, gt=0, le=1024)  # larger linked PDFs are not downloaded (issue 17)
 
     @model_validator(mode="before")
     @classmethod

@@ -2,7 +2,8 @@
 
 Edition 1 is content.toml as it is. Edition 2 applies changes.toml: a release
 added, one edited (new title, a paragraph rewritten, a later Last-Modified) and
-one removed (its page answers 404, its card leaves the listing). Pure: content
+one removed (its page answers 404, its card leaves the listing), and one
+publication's PDF corrected (a paragraph added, its book page unchanged). Pure: content
 in, content out; the server re-renders from it.
 """
 
@@ -38,6 +39,10 @@ def edition(content: dict[str, Any], number: int, changes: dict[str, Any] | None
         article["body"] = list(article["body"])
         article["body"][edit["replace_paragraph"]] = edit["paragraph"]
         article["modified"] = edit["modified"]
+    for edit in changes.get("edited_document", []):
+        article = by_key[(edit["site"], edit["path"])]
+        article["document_addendum"] = [edit["paragraph"]]
+        article["document_modified"] = edit["modified"]
     for removal in changes.get("removed", []):
         article = by_key[(removal["site"], removal["path"])]
         articles.remove(article)

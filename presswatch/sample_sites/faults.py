@@ -20,6 +20,8 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from presswatch.sample_sites import fault_documents
+
 FAULTS_HOST = "faults.example.org"
 ELSEWHERE = "https://elsewhere.example.net/stolen"
 
@@ -144,6 +146,9 @@ def answer(handler: Any, state: FaultState, target: str, head: bool) -> int:
 
     if path.startswith("/hostile/"):
         return answer_hostile(path, send)
+    documents_answer = fault_documents.answer(path, send, handler, head, page, GOOD_BODY)
+    if documents_answer is not None:  # the hostile PDFs and the pages that link them
+        return documents_answer
     if path == "/robots.txt":
         return send(200, b"User-agent: *\nDisallow: /private/\n", "text/plain; charset=utf-8")
     if path == "/listing":

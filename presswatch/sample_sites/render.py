@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import jinja2
 
 from presswatch.http import http_date
+from presswatch.sample_sites.documents import publication_pdf
 
 HERE = Path(__file__).resolve().parent
 CONTENT_PATH = HERE / "content.toml"
@@ -762,7 +763,9 @@ class Renderer:
                 **ctx,
             )
             self._add(site.host, article["path"], self._html(text, last_modified=date, lang="en"))
-            self._add(site.host, pdf_path, Page(tiny_pdf(article["title"]), "application/pdf", date))
+            # The report itself (documents.py); an edited one answers with a later Last-Modified.
+            self._add(site.host, pdf_path, Page(publication_pdf(article), "application/pdf",
+                                                article.get("document_modified", date)))
 
     # ----------------------------------------------------------------- country
 
@@ -898,35 +901,6 @@ def d7_teaser(article: dict[str, Any], limit: int = 235) -> str:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:–-")
-
-
-def tiny_pdf(title: str) -> bytes:
-    """A small valid one-page PDF showing ``title``."""
-    safe = title.encode("latin-1", errors="replace").decode("latin-1")
-    safe = safe.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")[:90]
-    stream = f"BT /F1 12 Tf 50 780 Td ({safe}) Tj ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, obj in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 def render_all(content: dict[str, Any] | None = None) -> Archive:
