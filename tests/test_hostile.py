@@ -76,7 +76,7 @@ def test_a_20_mb_page_is_not_extracted(hostile):
 
 def test_a_page_of_too_many_elements_is_not_extracted(hostile):
     assert hostile["problems"][f"{HOSTILE}/slow-to-extract"] == [
-        ("too_large", "about 60014 HTML elements, over PRESSWATCH_MAX_ELEMENTS (30000): not extracted")]
+        ("too_large", "about 120014 HTML elements, over PRESSWATCH_MAX_ELEMENTS (30000): not extracted")]
 
 
 @pytest.mark.parametrize(("path", "title", "detail"), [

@@ -16,7 +16,8 @@ from tests.conftest import SOURCES
 ROOT = Path(__file__).resolve().parent.parent
 TOPICS = ROOT / "topics.toml"
 READING_COMMANDS = [["publish"], ["search", "remittances"], ["show", "1"], ["stats"], ["stories"],
-                    ["reclassify"], ["diff", "1"], ["browse", "--no-open"]]
+                    ["reclassify"], ["diff", "1"], ["browse", "--no-open"], ["topics"], ["topics", "explain", "1"],
+                    ["notify", "--dry-run"]]
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -11,6 +11,7 @@ from feeds.publish import source_names_from
 from presswatch.cli.options import (
     config_errors,
     db_option,
+    require_archive,
     sources_option,
     subscriptions_option,
     topics_option,
@@ -55,6 +56,7 @@ def notify(db_path: Path, subscriptions_path: Path, topics_path: Path, sources_p
         presswatch notify --db data/presswatch.db
     """
     subscriptions = load_checked(subscriptions_path, topics_path, sources_path)
+    require_archive(db_path)
     try:
         report = run_notify(db_path, subscriptions, dry_run=dry_run,
                             source_names=source_names_from(sources_path))

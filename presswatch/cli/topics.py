@@ -12,7 +12,7 @@ from pipelines.topic_evaluation import decided_by, evaluate, read_labelled, shar
 from pipelines.topics import Classifier, query_hits
 from presswatch.archive.db import open_archive
 from presswatch.archive.items import find_item
-from presswatch.cli.options import config_errors, db_option, topics_option
+from presswatch.cli.options import config_errors, db_option, require_archive, topics_option
 from presswatch.config.topics import load_topics
 
 
@@ -38,6 +38,7 @@ def topics_group(ctx: click.Context, db_path: Path, topics_path: Path) -> None:
     if ctx.invoked_subcommand is not None:
         return
     topics = load_topics(topics_path)
+    require_archive(db_path)
     db = open_archive(db_path)
     try:
         total = db.execute("SELECT count(*) FROM items WHERE status = 'active'").fetchone()[0]
@@ -76,6 +77,7 @@ def explain(item_key: str, topic_id: str | None, db_path: Path, topics_path: Pat
     if topic_id is not None:
         topics.get(topic_id)  # a ConfigError naming the known topics
     classifier = Classifier(topics)
+    require_archive(db_path)
     db = open_archive(db_path)
     try:
         item = find_item(db, item_key)

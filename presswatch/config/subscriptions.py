@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
@@ -31,7 +31,7 @@ from presswatch.config.files import (
     validation_message,
 )
 from presswatch.config.sources import Kind
-from presswatch.config.types import ID_PATTERN, Duration, EntrySet, Strict
+from presswatch.config.types import Duration, EntryId, EntrySet, Strict, TimeZone
 
 TABLE = "subscription"
 EMAIL_TARGET = "email:"  # targets() names an address "email:ADDRESS" (Apprise has its own mailto://)
@@ -132,7 +132,7 @@ class EmailSettings(Strict):
 class Subscription(Strict):
     """One subscription: its targets, what it selects, when it is due."""
 
-    id: str
+    id: EntryId
     title: str | None = None  # a name for subjects; default the id
     email: list[EmailAddress] = []
     notify: list[AppriseUrl] = []
@@ -145,17 +145,10 @@ class Subscription(Strict):
     query: str | None = None
     every: Annotated[timedelta | Literal["immediate"], BeforeValidator(_every)] | None = None
     cron: str | None = None
-    timezone: str = "UTC"  # of `cron`
+    timezone: TimeZone = "UTC"  # of `cron`
     digest: bool = True  # false: health alerts only
     health: bool = False  # source-health alerts (degraded, recovered), at every run
     limit: int = Field(100, ge=1, le=10_000)  # entries in one digest; the rest are counted
-
-    @field_validator("id")
-    @classmethod
-    def _valid_id(cls, value: str) -> str:
-        if not ID_PATTERN.match(value):
-            raise ValueError(f"{value!r} must be lowercase letters, digits and dashes")
-        return value
 
     @field_validator("query")
     @classmethod
@@ -165,15 +158,6 @@ class Subscription(Strict):
                 parse_query(value)
             except QueryError as exc:
                 raise ValueError(str(exc)) from None
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Chisinau)") from None
         return value
 
     @field_validator("cron")

@@ -24,7 +24,7 @@ from pydantic import BeforeValidator, Field, StrictBool, ValidationInfo, field_v
 
 from presswatch.config.files import load_entries
 from presswatch.config.sources import Kind
-from presswatch.config.types import ID_PATTERN, Country, EntrySet, Language, Strict
+from presswatch.config.types import ID_PATTERN, Country, EntryId, EntrySet, Language, Strict
 
 # Part of the classification fingerprint: bump it when the matching rules in
 # classify.py change, so every archive is reclassified once with the new code.
@@ -165,7 +165,7 @@ class Scoring(Strict):
 class Topic(Strict):
     """One topic: a feed at public/topics/<id>.atom and .rss."""
 
-    id: str
+    id: EntryId
     title: Text
     description: str = ""
     query: str | None = None  # a saved search (FTS5 syntax), instead of rule.keywords
@@ -174,13 +174,6 @@ class Topic(Strict):
     # Information pages (kind "page": "About us", "Work and employment") are not news: a topic
     # takes them only when it asks for them (or names "page" in rule.kinds).
     include_pages: StrictBool = False
-
-    @field_validator("id")
-    @classmethod
-    def _valid_id(cls, value: str) -> str:
-        if not ID_PATTERN.match(value):
-            raise ValueError(f"{value!r} must be lowercase letters, digits and dashes")
-        return value
 
     @field_validator("description")
     @classmethod

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Generic, Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from presswatch.config.files import ConfigError, parse_duration
 
@@ -49,6 +50,22 @@ def _duration(value: Any) -> timedelta:
     return parse_duration(value)
 
 
+def _entry_id(value: str) -> str:
+    if not ID_PATTERN.match(value):
+        raise ValueError(f"{value!r} must be lowercase letters, digits and dashes")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Chisinau)") from None
+    return value
+
+
+EntryId = Annotated[str, AfterValidator(_entry_id)]  # the id of a source, topic or subscription
+TimeZone = Annotated[str, AfterValidator(_timezone)]  # an IANA time zone name
 Language = Annotated[str, BeforeValidator(_language)]  # ISO 639-1
 Country = Annotated[str, BeforeValidator(_country)]  # ISO 3166-1 alpha-2, upper case
 Duration = Annotated[timedelta, BeforeValidator(_duration)]  # "90s", "30m", "6h", "1d", seconds
