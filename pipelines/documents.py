@@ -16,6 +16,7 @@ import time
 import zlib
 from dataclasses import dataclass
 
+from pipelines.normalize.language import normalize_language
 from presswatch.archive.outcomes import Problem
 
 # Bounds (docs/documents.md): a real report has tens to a few hundred pages.
@@ -192,3 +193,23 @@ def _clean(text: str) -> str:
     """pdfium's page text: CRLF line ends, NULs from odd fonts; as plain lines."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").replace("\ufffe", "")
     return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+
+
+# Language detection reads the start of the text: enough to decide, cheap on a 500-page report.
+LANGUAGE_SAMPLE = 5000
+
+
+def read_document(body: bytes, item_language: str | None = None,
+                  time_limit: float = TIME_LIMIT) -> tuple[DocumentText, str | None]:
+    """In a worker: the document's text and its language.
+
+    The language is the item's when its page declares one (as IOM's pages do): detecting
+    it would load the language model (~70 MB) into every worker that reads a PDF, and the
+    crawl's memory target has no room for that. Without one, it is detected from the text.
+    """
+    text = extract_document(body, time_limit=time_limit)
+    if not text.text.strip():
+        return text, None
+    if item_language:
+        return text, item_language
+    return text, normalize_language(None, text.text[:LANGUAGE_SAMPLE])

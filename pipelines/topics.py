@@ -37,7 +37,7 @@ import sqlite_utils
 
 from presswatch.archive.db import write_transaction
 from presswatch.archive.schema import FEED_TIME
-from presswatch.config.topics import Scoring, Topic, TopicSet
+from presswatch.config.topics import Scoring, Topic, TopicSet, load_topics
 from presswatch.text import fold
 
 __all__ = ["fold"]  # re-exported: the matcher's folding, as tests and tools import it from here
@@ -448,3 +448,25 @@ def ensure_classified(db: sqlite_utils.Database, classifier: Classifier) -> dict
         if stored_fingerprint(db) == classifier.topics.fingerprint:
             return None
         return _reclassify_in_transaction(db, classifier)
+
+
+# Here, not in the Scrapy stage: a worker that unpickles this function must not import
+# Scrapy and Twisted (~30 MB a worker, not shared). Classifiers compiled in a worker, by topics file
+# and fingerprint.
+_worker_classifiers: dict[tuple[str, str], Classifier] = {}
+
+
+def topics_in_worker(topics_path: str, fingerprint: str, item: dict[str, Any],
+                     hits: frozenset[str]) -> dict[str, float] | None:
+    """`Classifier.scores_for` in a worker process: the CPU-heavy, pure part of classifying
+    (folding the text, matching every topic's keywords), a few ms a page that would
+    otherwise run on the crawler's event loop. The classifier is compiled once per process.
+    None when topics.toml no longer has ``fingerprint`` (edited during the crawl)."""
+    key = (topics_path, fingerprint)
+    classifier = _worker_classifiers.get(key)
+    if classifier is None:
+        topics = load_topics(topics_path)
+        if topics.fingerprint != fingerprint:
+            return None
+        classifier = _worker_classifiers[key] = Classifier(topics)
+    return classifier.scores_for(item, hits)

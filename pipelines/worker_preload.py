@@ -18,7 +18,11 @@ import gc
 import logging
 from datetime import UTC, datetime
 
-from pipelines import neardup
+from pipelines import (
+    documents,  # noqa: F401  (pypdfium2, for the workers that read PDFs)
+    neardup,
+    topics,  # noqa: F401  (topic scoring in the workers: pydantic and the topics.toml model)
+)
 from pipelines.extract import ExtractionRules, extract_fields
 from pipelines.items import Article
 from pipelines.normalize.article import NormalizationRules, normalize_article

@@ -31,33 +31,15 @@ from pipelines.topics import (
     query_hits,
     read_item,
     store_topics,
+    topics_in_worker,
 )
 from presswatch.archive.db import open_archive, write_transaction
-from presswatch.config.topics import load_topics
 
 logger = logging.getLogger("presswatch.classify")
 
 CLASSIFY_OUTCOMES = ("new", "updated", "duplicate")
 
 
-# Classifiers compiled in this process (a worker's), by topics file and fingerprint.
-_worker_classifiers: dict[tuple[str, str], Classifier] = {}
-
-
-def topics_in_worker(topics_path: str, fingerprint: str, item: dict[str, Any],
-                     hits: frozenset[str]) -> dict[str, float] | None:
-    """`Classifier.scores_for` in a worker process: the CPU-heavy, pure part of classifying
-    (folding the text, matching every topic's keywords), a few ms a page that would
-    otherwise run on the crawler's event loop. The classifier is compiled once per process.
-    None when topics.toml no longer has ``fingerprint`` (edited during the crawl)."""
-    key = (topics_path, fingerprint)
-    classifier = _worker_classifiers.get(key)
-    if classifier is None:
-        topics = load_topics(topics_path)
-        if topics.fingerprint != fingerprint:
-            return None
-        classifier = _worker_classifiers[key] = Classifier(topics)
-    return classifier.scores_for(item, hits)
 
 
 class ClassifyPipeline:

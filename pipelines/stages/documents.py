@@ -17,9 +17,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from pipelines import workers
-from pipelines.documents import TIME_LIMIT, DocumentText, extract_document, sha256
+from pipelines.documents import TIME_LIMIT, DocumentText, read_document, sha256
 from pipelines.items import FetchedDocument, UnchangedDocument
-from pipelines.normalize.language import normalize_language
 from pipelines.signals import report_problem
 from pipelines.stages.config import archive_path
 from presswatch.archive.db import open_archive, write_transaction
@@ -29,27 +28,9 @@ from presswatch.archive.times import to_utc_text, utc_now
 
 logger = logging.getLogger("presswatch.documents")
 
-# Language detection reads the start of the text: enough to decide, cheap on a 500-page report.
-LANGUAGE_SAMPLE = 5000
 # The reader's own time limit, as a share of the worker pool's step limit: it stops between
 # pages and keeps what it read, before the pool would kill the worker and lose everything.
 STEP_SHARE = 0.8
-
-
-def read_document(body: bytes, item_language: str | None = None,
-                  time_limit: float = TIME_LIMIT) -> tuple[DocumentText, str | None]:
-    """In a worker: the document's text and its language.
-
-    The language is the item's when its page declares one (as IOM's pages do): detecting
-    it would load the language model (~70 MB) into every worker that reads a PDF, and the
-    crawl's memory target has no room for that. Without one, it is detected from the text.
-    """
-    text = extract_document(body, time_limit=time_limit)
-    if not text.text.strip():
-        return text, None
-    if item_language:
-        return text, item_language
-    return text, normalize_language(None, text.text[:LANGUAGE_SAMPLE])
 
 
 def reading_time_limit(step_seconds: float) -> float:
