@@ -10,16 +10,33 @@ refused. Here the day-of-week field is translated to day names first.
 
 from __future__ import annotations
 
-from datetime import UTC, tzinfo
-from typing import TYPE_CHECKING
+from datetime import UTC, timedelta, tzinfo
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-if TYPE_CHECKING:  # sources.py imports this module to validate; no cycle at run time
-    from presswatch.config.sources import Source
+
+class ScheduleLike(Protocol):
+    """What a trigger needs of a schedule (sources.toml's `Schedule`; this module is below it)."""
+
+    @property
+    def every(self) -> timedelta | None: ...
+    @property
+    def cron(self) -> str | None: ...
+    @property
+    def jitter(self) -> timedelta: ...
+
+
+class Scheduled(Protocol):
+    """Anything with a schedule and a time zone: a source of sources.toml."""
+
+    @property
+    def schedule(self) -> ScheduleLike: ...
+    @property
+    def timezone(self) -> str: ...
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab numbering: 0 = Sunday
 
@@ -94,7 +111,7 @@ def validate_crontab(expr: str) -> str:
     return expr
 
 
-def source_trigger(source: Source, *, jitter: bool = True) -> BaseTrigger:
+def source_trigger(source: Scheduled, *, jitter: bool = True) -> BaseTrigger:
     """The APScheduler trigger of a source's schedule (cron times in the source's timezone)."""
     schedule = source.schedule
     jitter_seconds = int(schedule.jitter.total_seconds()) if jitter else 0
