@@ -16,6 +16,7 @@ from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.misc import load_object
 from scrapy.utils.sitemap import Sitemap
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
@@ -77,7 +78,7 @@ class SourceSpider(scrapy.Spider):
         config = self.config
         assert config is not None
         if not self.full:
-            self.known = ArchiveIndex(self.db_path)
+            self.known = self.archive_index()
             # Stopping pagination early is only safe if the last crawl walked
             # the listings to their end: after a crash, walk them all again.
             self.resume = not self.known.last_run_completed(self.source_id, getattr(self, "run_id", None))
@@ -95,6 +96,14 @@ class SourceSpider(scrapy.Spider):
                                        config.recheck_per_crawl)
             for url, known in due:
                 yield self.recheck_request(url, known, None, None)
+
+    def archive_index(self) -> ArchiveIndex:
+        """What the archive holds: the SQLite file, or (PRESSWATCH_ARCHIVE_INDEX, a shared crawl)
+        the summary its writer publishes."""
+        index_class = self.crawler.settings.get("PRESSWATCH_ARCHIVE_INDEX")
+        if index_class:
+            return load_object(index_class)(self.crawler.settings)
+        return ArchiveIndex(self.db_path)
 
     # Discovery -----------------------------------------------------------
 

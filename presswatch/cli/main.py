@@ -15,6 +15,7 @@ from presswatch.cli.crawl import crawl, demo, diff, sample_sites, sources_comman
 from presswatch.cli.feeds import publish, reclassify, serve
 from presswatch.cli.query import browse, search, show, stats
 from presswatch.cli.schedule import schedule, status
+from presswatch.cli.store import store
 from presswatch.cli.stories import stories
 
 
@@ -30,7 +31,7 @@ def main() -> None:
 
 
 for command in (crawl, sources_command, diff, sample_sites, demo, publish, serve, reclassify, search, show,
-                stats, browse, schedule, status, stories):
+                stats, browse, schedule, status, stories, store):
     main.add_command(command)
 
 

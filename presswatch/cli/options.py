@@ -60,6 +60,14 @@ def base_url_option(command: Callable) -> Callable:
     )(command)
 
 
+def redis_option(command: Callable) -> Callable:
+    """--redis URL (env PRESSWATCH_REDIS): the Redis of a shared crawl (docs/scale-out.md)."""
+    return click.option(
+        "--redis", "redis_url", metavar="URL", default=None, envvar="PRESSWATCH_REDIS",
+        help="Join the shared crawl on this Redis, e.g. redis://10.0.0.5:6379/0 (env PRESSWATCH_REDIS).",
+    )(command)
+
+
 def config_errors(command: Callable) -> Callable:
     """Turn a ConfigError into click's one-line 'Error: ...' and exit status 1."""
 

@@ -1,0 +1,438 @@
+"""A shared crawl over Redis (`presswatch crawl --redis URL`, issue 20).
+
+Any number of crawl processes, on any number of machines, crawl the same
+sources together on scrapy-redis: its scheduler holds the frontier of each
+source in Redis (a sorted set, by priority) and its duplicate filter the
+fingerprints of every request made, both keyed by the source id (the spider's
+name). Items go to a Redis stream (pipelines/stages/stream.py) that the one
+writer, `presswatch store`, applies to the archive.
+
+What scrapy-redis leaves to us, and this module adds:
+
+- Seeding once: the first process to join a round (SET NX on the round key)
+  yields the sources' start requests; the others only consume the frontier.
+- Nothing lost when a process dies: a request popped from the frontier is
+  kept in the process's in-flight hash until what it produced is in Redis
+  (requests in the frontier, items in the stream), then dropped. A process that
+  stops sending heartbeats for PRESSWATCH_REDIS_DEAD_AFTER seconds is dead: any
+  other process puts its in-flight requests back into the frontier.
+- The end: a process exits when the frontier is empty and no live process is
+  busy; the last one out ends the round (frontier and filter keys deleted),
+  so the next crawl starts afresh.
+- Incremental crawling from the summary the writer publishes (SummaryIndex),
+  and run records sent through the stream (StreamRunRecorder).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+import warnings
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, ScrapyDeprecationWarning
+from scrapy.settings import Settings
+from scrapy_redis.queue import PriorityQueue
+from twisted.internet.task import LoopingCall
+
+from crawler.known import ArchiveIndex, KnownPage
+from crawler.runlog import _COUNTERS, _ERROR_PROBLEMS, RunRecorder, run_status
+from pipelines.normalize import canonical_url
+from pipelines.stream import (
+    CRAWLERS,
+    PREFIX,
+    PROBLEM,
+    RUN_END,
+    RUN_START,
+    STREAM,
+    connect,
+    due_key,
+    encode,
+    last_run_key,
+    lookup_known,
+)
+from presswatch.archive.db import utc_now
+
+logger = logging.getLogger("presswatch.distributed")
+# scrapy-redis 0.9 still passes spider= to the stats collector: a warning per request, nothing more.
+warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module="scrapy_redis")
+
+INFLIGHT = "presswatch_inflight"  # request.meta key: the request's token in its process's in-flight hash
+DEAD_AFTER = 15.0  # seconds without a heartbeat before a crawl process counts as dead
+HEARTBEAT = 1.0
+
+# Counters a crawl process knows; the item outcomes are counted by the writer.
+_CRAWL_COUNTERS = ("items_skipped", "pages_fetched", "not_modified", "http_errors", "no_title")
+
+# Pop the best request and keep it in the in-flight hash, in one step (KEYS: queue, in-flight hash).
+_POP = """
+local found = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #found == 0 then return false end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
+local token = redis.sha1hex(found[1])
+redis.call('HSET', KEYS[2], token, found[2] .. '\\n' .. found[1])
+return {found[1], token}
+"""
+# Put every request of an in-flight hash back into the frontier (KEYS: in-flight hash, queue).
+_REQUEUE = """
+local held = redis.call('HGETALL', KEYS[1])
+for i = 2, #held, 2 do
+  local cut = string.find(held[i], '\\n', 1, true)
+  redis.call('ZADD', KEYS[2], tonumber(string.sub(held[i], 1, cut - 1)), string.sub(held[i], cut + 1))
+end
+redis.call('DEL', KEYS[1])
+return #held / 2
+"""
+
+
+def source_key(source: str, what: str) -> str:
+    return f"{PREFIX}:{source}:{what}"
+
+
+def shared_crawl_settings(settings: Settings, redis_url: str, *, dead_after: float | None = None) -> Settings:
+    """Turn ``settings`` (crawler.run.crawl_settings) into those of a process of a shared crawl."""
+    pipelines = dict(settings.getdict("ITEM_PIPELINES"))
+    for local_only in ("pipelines.store.StorePipeline", "pipelines.stages.stories.StoryPipeline",
+                       "pipelines.stages.classify.ClassifyPipeline"):
+        pipelines[local_only] = None  # the writer's work
+    pipelines["pipelines.stages.stream.StreamPipeline"] = 400
+    extensions = dict(settings.getdict("EXTENSIONS"))
+    extensions.update({"crawler.runlog.RunRecorder": None, "crawler.distributed.StreamRunRecorder": 0,
+                       "crawler.distributed.CrawlCoordinator": 10})
+    spider_middlewares = dict(settings.getdict("SPIDER_MIDDLEWARES"))
+    spider_middlewares["crawler.distributed.SharedCrawlMiddleware"] = 50
+    settings.setdict(
+        {
+            "PRESSWATCH_REDIS": redis_url,
+            "PRESSWATCH_ARCHIVE_INDEX": "crawler.distributed.SummaryIndex",
+            "PRESSWATCH_REDIS_DEAD_AFTER": dead_after or DEAD_AFTER,
+            "REDIS_URL": redis_url,
+            "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+            "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+            "SCHEDULER_PERSIST": True,  # the frontier outlives any one process
+            "SCHEDULER_QUEUE_CLASS": "crawler.distributed.ReliablePriorityQueue",
+            "SCHEDULER_QUEUE_KEY": f"{PREFIX}:%(spider)s:requests",
+            "SCHEDULER_DUPEFILTER_KEY": f"{PREFIX}:%(spider)s:dupefilter",
+            "ITEM_PIPELINES": pipelines,
+            "EXTENSIONS": extensions,
+            "SPIDER_MIDDLEWARES": spider_middlewares,
+        },
+        priority="cmdline",
+    )
+    return settings
+
+
+class ReliablePriorityQueue(PriorityQueue):
+    """scrapy-redis's priority queue, with each popped request kept in flight until it is done."""
+
+    def __init__(self, server: Any, spider: Any, key: str, serializer: Any = None):
+        super().__init__(server, spider, key, serializer)
+        self._pop = server.register_script(_POP)
+
+    def pop(self, timeout: int = 0) -> Any:
+        coordinator: CrawlCoordinator | None = getattr(self.spider, "coordinator", None)
+        if coordinator is None:
+            return super().pop(timeout)
+        found = self._pop(keys=[self.key, coordinator.inflight_key])
+        if not found:
+            return None
+        data, token = found
+        request = self._decode_request(data)
+        request.meta[INFLIGHT] = token.decode() if isinstance(token, bytes) else token
+        coordinator.mark_busy()
+        return request
+
+
+class CrawlCoordinator:
+    """One process's membership of a shared crawl of one source (an extension: one per crawler)."""
+
+    def __init__(self, crawler: Any):
+        self.crawler = crawler
+        settings = crawler.settings
+        self.client = connect(settings["PRESSWATCH_REDIS"])
+        self.dead_after = settings.getfloat("PRESSWATCH_REDIS_DEAD_AFTER", DEAD_AFTER)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.seeder = False
+        self.busy = True
+        self.source = ""
+        self.outstanding: Counter[str] = Counter()  # token -> items on their way to the stream
+        self.ended: set[str] = set()  # tokens whose callback has returned all its output
+        self.loop: LoopingCall | None = None
+        self._requeue = self.client.register_script(_REQUEUE)
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        for done in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(self.item_done, signal=done)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> CrawlCoordinator:
+        return cls(crawler)
+
+    # Keys of this source.
+    @property
+    def queue_key(self) -> str:
+        return source_key(self.source, "requests")
+
+    @property
+    def inflight_key(self) -> str:
+        return self.inflight_of(self.worker)
+
+    def inflight_of(self, worker: str) -> str:
+        return source_key(self.source, f"inflight:{worker}")
+
+    def spider_opened(self, spider: Any) -> None:
+        self.source = spider.name
+        spider.coordinator = self
+        self.heartbeat_now()
+        self.client.hset(source_key(self.source, "workers"), self.worker, "busy")
+        self.requeue_dead()
+        round_ttl = int(max(60, 4 * self.dead_after))
+        round_key = source_key(self.source, "round")
+        self.seeder = bool(self.client.set(round_key, self.worker, nx=True, ex=round_ttl))
+        if self.seeder:
+            # A new round: the fingerprints of the last one (if it died unfinished) must not
+            # stop this one. Requests left in the frontier by a dead round stay: they are work.
+            self.client.delete(source_key(self.source, "dupefilter"))
+        logger.info("[%s] joined the shared crawl as %s (%s)", self.source, self.worker,
+                    "seeding it" if self.seeder else "a round in progress")
+        self.loop = LoopingCall(self.heartbeat)
+        self.loop.start(self.crawler.settings.getfloat("PRESSWATCH_REDIS_HEARTBEAT", HEARTBEAT), now=False)
+
+    def heartbeat_now(self) -> None:
+        now = time.time()
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zadd(source_key(self.source, "alive"), {self.worker: now})
+        pipe.zadd(CRAWLERS, {self.worker: now})
+        pipe.expire(source_key(self.source, "round"), int(max(60, 4 * self.dead_after)))
+        pipe.execute()
+
+    def heartbeat(self) -> None:
+        try:
+            self.heartbeat_now()
+            self.requeue_dead()
+            if not self.busy:
+                # Idle: ask the engine now, not at its next 5-second heartbeat, to take the work
+                # that appeared in the frontier, or to close when the crawl is over.
+                slot = getattr(self.crawler.engine, "_slot", None)
+                if slot is not None:
+                    slot.nextcall.schedule()
+        except Exception:  # Redis unreachable for a moment: try again at the next beat
+            logger.warning("[%s] heartbeat failed", self.source, exc_info=True)
+
+    def requeue_dead(self) -> int:
+        """Put the in-flight requests of dead processes back into the frontier; how many."""
+        alive_key = source_key(self.source, "alive")
+        dead = self.client.zrangebyscore(alive_key, "-inf", time.time() - self.dead_after)
+        total = 0
+        for member in dead:
+            worker = member.decode()
+            count = int(self._requeue(keys=[self.inflight_of(worker), self.queue_key]))
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hdel(source_key(self.source, "workers"), worker)
+            pipe.zrem(alive_key, worker)
+            pipe.zrem(CRAWLERS, worker)
+            pipe.execute()
+            if count:
+                logger.warning("[%s] %s stopped answering: %d request(s) it held put back in the frontier",
+                               self.source, worker, count)
+                self.crawler.stats.inc_value("presswatch/requeued", count)
+            total += count
+        return total
+
+    def mark_busy(self) -> None:
+        if not self.busy:
+            self.busy = True
+            self.client.hset(source_key(self.source, "workers"), self.worker, "busy")
+
+    # In-flight requests: released once what they produced is in Redis.
+
+    def output_started(self, token: str | None) -> None:
+        if token:
+            self.outstanding[token] += 1
+
+    def output_ended(self, token: str | None) -> None:
+        if token:
+            self.ended.add(token)
+            self._release_if_done(token)
+
+    def item_done(self, item: Any, response: Any = None, **kwargs: Any) -> None:
+        token = _token(response)
+        if token and self.outstanding[token] > 0:
+            self.outstanding[token] -= 1
+            self._release_if_done(token)
+
+    def _release_if_done(self, token: str) -> None:
+        if token in self.ended and self.outstanding[token] <= 0:
+            self.ended.discard(token)
+            self.outstanding.pop(token, None)
+            self.client.hdel(self.inflight_key, token)
+
+    # The end of the crawl.
+
+    def spider_idle(self, spider: Any) -> None:
+        # Idle: nothing downloading, nothing in the pipelines, so nothing this process popped is
+        # still to be done (redirected or failed requests never reach _release_if_done).
+        self.client.delete(self.inflight_key)
+        self.ended.clear()
+        self.outstanding.clear()
+        if self.busy:
+            self.busy = False
+            self.client.hset(source_key(self.source, "workers"), self.worker, "idle")
+        if self.frontier_done():
+            return
+        raise DontCloseSpider
+
+    def frontier_done(self) -> bool:
+        """Is the frontier empty with no live process busy (so no request can still appear)?"""
+        self.requeue_dead()
+        # The frontier first, then the states: a process marks itself busy before it pops.
+        if self.client.zcard(self.queue_key):
+            return False
+        states = self.client.hgetall(source_key(self.source, "workers"))
+        since = time.time() - self.dead_after
+        alive = self.client.zrangebyscore(source_key(self.source, "alive"), since, "+inf")
+        return not any(states.get(worker) == b"busy" for worker in alive if worker.decode() != self.worker)
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        if reason == "finished":
+            self.client.delete(self.inflight_key)
+        else:  # stopped early: what it held goes back to the others
+            self._requeue(keys=[self.inflight_key, self.queue_key])
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hdel(source_key(self.source, "workers"), self.worker)
+        pipe.zrem(source_key(self.source, "alive"), self.worker)
+        pipe.zrem(CRAWLERS, self.worker)
+        pipe.execute()
+        others = self.client.zcount(source_key(self.source, "alive"), time.time() - self.dead_after, "+inf")
+        if reason == "finished" and not others and not self.client.zcard(self.queue_key):
+            # The last one out ends the round: the next crawl seeds and filters afresh.
+            self.client.delete(source_key(self.source, "round"), source_key(self.source, "dupefilter"),
+                               source_key(self.source, "workers"), source_key(self.source, "alive"))
+        self.client.close()
+
+
+def _token(response: Any) -> str | None:
+    request = getattr(response, "request", None)
+    return request.meta.get(INFLIGHT) if request is not None else None
+
+
+class SharedCrawlMiddleware:
+    """Spider middleware: start requests from the seeding process only; in-flight bookkeeping."""
+
+    def __init__(self, crawler: Any):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SharedCrawlMiddleware:
+        return cls(crawler)
+
+    def _coordinator(self) -> CrawlCoordinator | None:
+        return getattr(self.crawler.spider, "coordinator", None)
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        # Run the spider's start() all the same: it opens the archive summary.
+        coordinator = self._coordinator()
+        async for request_or_item in start:
+            if coordinator is None or coordinator.seeder:
+                yield request_or_item
+
+    def process_spider_output(self, response: Any, result: Iterable[Any]) -> Iterator[Any]:
+        coordinator, token = self._coordinator(), _token(response)
+        for output in result:
+            if coordinator is not None and ItemAdapter.is_item(output):
+                coordinator.output_started(token)
+            yield output
+        if coordinator is not None:
+            coordinator.output_ended(token)
+
+    async def process_spider_output_async(self, response: Any,
+                                          result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        coordinator, token = self._coordinator(), _token(response)
+        async for output in result:
+            if coordinator is not None and ItemAdapter.is_item(output):
+                coordinator.output_started(token)
+            yield output
+        if coordinator is not None:
+            coordinator.output_ended(token)
+
+
+class SummaryIndex(ArchiveIndex):
+    """What the archive holds, read from the summary the writer publishes in Redis (not SQLite)."""
+
+    def __init__(self, settings: Any):  # no super().__init__(): there is no archive file here
+        self.client = connect(settings["PRESSWATCH_REDIS"])
+
+    def close(self) -> None:
+        self.client.close()
+
+    def lookup(self, url: str) -> KnownPage | None:
+        for _url, fetched, etag, last_modified in lookup_known(self.client, [canonical_url(url), url]):
+            return KnownPage(datetime.fromisoformat(fetched), etag, last_modified)
+        return None
+
+    def due_items(self, source: str, now: datetime, recheck_after: timedelta,
+                  limit: int) -> list[tuple[str, KnownPage]]:
+        cutoff = (now - recheck_after).timestamp()
+        urls = [url.decode() for url in
+                self.client.zrangebyscore(due_key(source), "-inf", cutoff, start=0, num=limit)]
+        return [(url, KnownPage(datetime.fromisoformat(fetched), etag, modified))
+                for url, fetched, etag, modified in lookup_known(self.client, urls)]
+
+    def last_run_completed(self, source: str, current_run: int | None) -> bool:
+        status = self.client.get(last_run_key(source))
+        return status is not None and status.decode() in ("ok", "degraded")
+
+
+class StreamRunRecorder(RunRecorder):
+    """RunRecorder for a shared crawl: the run and its problems go through the stream to the writer."""
+
+    def spider_opened(self, spider: Any) -> None:
+        settings = self.crawler.settings
+        self.source = getattr(spider, "source_id", spider.name)
+        self.client = connect(settings["PRESSWATCH_REDIS"])
+        self.run = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{self.source}"
+        spider.stream_run = self.run
+        spider.run_id = None
+        self.client.xadd(STREAM, encode(RUN_START, self.run, {
+            "source": self.source, "started": utc_now(), "pid": os.getpid(),
+            "log_path": settings.get("PRESSWATCH_LOG_PATH") or None,
+            "full_crawl": int(settings.getbool("PRESSWATCH_FULL")),
+        }))
+
+    def problem_found(self, url: str, problem: str, detail: str = "") -> None:
+        self.crawler.stats.inc_value(f"presswatch/problems/{problem}")
+        logger.warning("[%s] %s: %s %s", self.source, problem, url, detail)
+        client = getattr(self, "client", None)
+        if client is not None:
+            client.xadd(STREAM, encode(PROBLEM, self.run, {
+                "source": self.source, "url": url, "problem": problem, "detail": detail, "at": utc_now()}))
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        client = getattr(self, "client", None)
+        if client is None:
+            return
+        stats = self.crawler.stats
+        row: dict[str, Any] = {column: stats.get_value(_COUNTERS[column], 0) for column in _CRAWL_COUNTERS}
+        row["errors"] = sum(stats.get_value(f"presswatch/problems/{p}", 0) for p in _ERROR_PROBLEMS)
+        row["finished"] = utc_now()
+        coordinator: CrawlCoordinator | None = getattr(spider, "coordinator", None)
+        if reason == "finished" and not row["pages_fetched"] and coordinator and not coordinator.seeder:
+            status, why = "ok", None  # joined when the others had done the work
+        else:
+            status, why = run_status(reason, row)
+        row.update(status=status, reason=why)
+        client.xadd(STREAM, encode(RUN_END, self.run, row))
+        client.close()
+        self.client = None
+

@@ -1,0 +1,38 @@
+"""StreamPipeline: the last step of a shared crawl (`crawl --redis`): items go to the Redis stream.
+
+It stands where StorePipeline, StoryPipeline and ClassifyPipeline stand in a
+one-process crawl; `presswatch store` does their work on the other side of the
+stream (pipelines/stream_writer.py). The entry is added before the item counts
+as processed, so a request is released (crawler/distributed.py) only once what
+it produced is safe in Redis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.items import Article, RecheckedPage
+from pipelines.stream import ARTICLE, RECHECK, STREAM, article_payload, connect, encode, recheck_payload
+
+
+class StreamPipeline:
+    def __init__(self, crawler: Any):
+        self.crawler = crawler
+        self.client = connect(crawler.settings["PRESSWATCH_REDIS"])
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StreamPipeline:
+        return cls(crawler)
+
+    def close_spider(self) -> None:
+        self.client.close()
+
+    def process_item(self, item: Any) -> Any:
+        run = getattr(self.crawler.spider, "stream_run", "")
+        if isinstance(item, Article):
+            self.client.xadd(STREAM, encode(ARTICLE, run, article_payload(item)))
+            self.crawler.stats.inc_value("presswatch/items_streamed")
+        elif isinstance(item, RecheckedPage):
+            self.client.xadd(STREAM, encode(RECHECK, run, recheck_payload(item)))
+            self.crawler.stats.inc_value("presswatch/items_streamed")
+        return item
