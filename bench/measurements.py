@@ -6,6 +6,7 @@ search           search at a million items (issue 9, 3): bench/search_bench.py
 publish          publishing the feeds at a million items (issue 9, 4): bench/publish_bench.py
 near-duplicates  near-duplicate matching at a million items (issue 9, 6): bench/near_duplicates_bench.py
 fidelity         real pages (../shared/corpora) beside trafilatura and htmldate alone (issue 14): bench/fidelity.py
+scale-out        two crawl processes + one writer over Redis; kill -9 trials (issue 20): bench/scale_out.py
 
 A measurement whose module is missing reports its figures as marked slots
 (value None): `measure(ctx) -> list[Figure]` in that module wires it in.
@@ -191,4 +192,5 @@ MEASUREMENTS: dict[str, Callable[[Context], list[Figure]]] = {
                               [_slot("near_duplicates.match", "ms", 5, "near_duplicates_bench"),
                                _slot("near_duplicates.peak_rss", "MB", 400, "near_duplicates_bench")]),
     "fidelity": _wired("fidelity", [_slot("fidelity.dates.dates_exact", "pages", 0, "fidelity")]),
+    "scale-out": _wired("scale_out", [_slot("scale_out.two_process_speedup", "x", 1.6, "scale_out")]),
 }

@@ -39,6 +39,7 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, ScrapyDeprecationWarning
+from scrapy.http import Request
 from scrapy.settings import Settings
 from scrapy_redis.queue import PriorityQueue
 from twisted.internet.task import LoopingCall
@@ -161,6 +162,7 @@ class CrawlCoordinator:
         self.dead_after = settings.getfloat("PRESSWATCH_REDIS_DEAD_AFTER", DEAD_AFTER)
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.seeder = False
+        self.spare_start: list[Any] = []  # the start requests another process seeds (in case it dies)
         self.busy = True
         self.source = ""
         self.outstanding: Counter[str] = Counter()  # token -> items on their way to the stream
@@ -201,7 +203,7 @@ class CrawlCoordinator:
         if self.seeder:
             # A new round: the fingerprints of the last one (if it died unfinished) must not
             # stop this one. Requests left in the frontier by a dead round stay: they are work.
-            self.client.delete(source_key(self.source, "dupefilter"))
+            self.client.delete(source_key(self.source, "dupefilter"), source_key(self.source, "seeded"))
         logger.info("[%s] joined the shared crawl as %s (%s)", self.source, self.worker,
                     "seeding it" if self.seeder else "a round in progress")
         self.loop = LoopingCall(self.heartbeat)
@@ -213,7 +215,31 @@ class CrawlCoordinator:
         pipe.zadd(source_key(self.source, "alive"), {self.worker: now})
         pipe.zadd(CRAWLERS, {self.worker: now})
         pipe.expire(source_key(self.source, "round"), int(max(60, 4 * self.dead_after)))
+        pipe.expire(source_key(self.source, "seeded"), int(max(60, 4 * self.dead_after)))
         pipe.execute()
+
+    def seeded(self) -> None:
+        """The seeder has put every start request into the frontier."""
+        self.client.set(source_key(self.source, "seeded"), self.worker, ex=int(max(60, 4 * self.dead_after)))
+
+    def take_over_seeding(self) -> bool:
+        """If the seeder died before its start requests were all in the frontier, seed in its place
+        (the duplicate filter drops those it did put there); True when this process did."""
+        if self.seeder or self.client.exists(source_key(self.source, "seeded")):
+            return False
+        owner = self.client.get(source_key(self.source, "round"))
+        if owner is not None:
+            seen = self.client.zscore(source_key(self.source, "alive"), owner)
+            if seen is not None and seen >= time.time() - self.dead_after:
+                return False  # still seeding
+        self.client.set(source_key(self.source, "round"), self.worker, ex=int(max(60, 4 * self.dead_after)))
+        self.seeder = True
+        logger.warning("[%s] the seeding process died: %s seeds the round", self.source, self.worker)
+        for request in self.spare_start:
+            self.crawler.engine.crawl(request)
+        self.spare_start.clear()
+        self.seeded()
+        return True
 
     def heartbeat(self) -> None:
         try:
@@ -294,6 +320,9 @@ class CrawlCoordinator:
     def frontier_done(self) -> bool:
         """Is the frontier empty with no live process busy (so no request can still appear)?"""
         self.requeue_dead()
+        if not self.client.exists(source_key(self.source, "seeded")):
+            self.take_over_seeding()
+            return False
         # The frontier first, then the states: a process marks itself busy before it pops.
         if self.client.zcard(self.queue_key):
             return False
@@ -317,7 +346,8 @@ class CrawlCoordinator:
         others = self.client.zcount(source_key(self.source, "alive"), time.time() - self.dead_after, "+inf")
         if reason == "finished" and not others and not self.client.zcard(self.queue_key):
             # The last one out ends the round: the next crawl seeds and filters afresh.
-            self.client.delete(source_key(self.source, "round"), source_key(self.source, "dupefilter"),
+            self.client.delete(source_key(self.source, "round"), source_key(self.source, "seeded"),
+                               source_key(self.source, "dupefilter"),
                                source_key(self.source, "workers"), source_key(self.source, "alive"))
         self.client.close()
 
@@ -346,6 +376,10 @@ class SharedCrawlMiddleware:
         async for request_or_item in start:
             if coordinator is None or coordinator.seeder:
                 yield request_or_item
+            elif isinstance(request_or_item, Request):
+                coordinator.spare_start.append(request_or_item)
+        if coordinator is not None and coordinator.seeder:
+            coordinator.seeded()
 
     def process_spider_output(self, response: Any, result: Iterable[Any]) -> Iterator[Any]:
         coordinator, token = self._coordinator(), _token(response)
@@ -426,9 +460,8 @@ class StreamRunRecorder(RunRecorder):
         row: dict[str, Any] = {column: stats.get_value(_COUNTERS[column], 0) for column in _CRAWL_COUNTERS}
         row["errors"] = sum(stats.get_value(f"presswatch/problems/{p}", 0) for p in _ERROR_PROBLEMS)
         row["finished"] = utc_now()
-        coordinator: CrawlCoordinator | None = getattr(spider, "coordinator", None)
-        if reason == "finished" and not row["pages_fetched"] and coordinator and not coordinator.seeder:
-            status, why = "ok", None  # joined when the others had done the work
+        if reason == "finished" and not row["pages_fetched"] and not row["errors"]:
+            status, why = "ok", None  # the other processes took every request of this source
         else:
             status, why = run_status(reason, row)
         row.update(status=status, reason=why)

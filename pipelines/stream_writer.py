@@ -73,6 +73,7 @@ class WriterReport:
     already_applied: int = 0  # pending entries committed before a restart: acknowledged only
     outcomes: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    busy_seconds: float = 0.0  # reading entries that were there and applying them (not waiting)
 
     @property
     def items(self) -> int:
@@ -187,9 +188,11 @@ class StreamWriter:
         started = time.perf_counter()
         try:
             while stop is None or not stop():
+                reading = time.perf_counter()
                 entries = self.read(block_ms)
                 if entries:
                     self.apply_batch(entries)
+                    self.report.busy_seconds += time.perf_counter() - reading
                     continue
                 waited = time.perf_counter() - started
                 if until_idle and waited >= grace and not self.crawlers_alive(dead_after):

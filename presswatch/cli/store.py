@@ -71,6 +71,7 @@ def store(redis_url: str | None, db_path: Path, sources_path: Path, topics_path:
         writer.close()
         client.close()
     outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(report.outcomes.items())) or "none"
-    rate = report.items / report.seconds if report.seconds else 0.0
+    rate = report.items / report.busy_seconds if report.busy_seconds else 0.0
     click.echo(f"{report.entries} entries applied ({report.already_applied} committed before, acknowledged); "
-               f"items: {outcomes}; {rate:.1f} items/s over {report.seconds:.1f} s", err=True)
+               f"items: {outcomes}; {report.items} items applied in {report.busy_seconds:.2f} s "
+               f"({rate:.1f} items/s) over {report.seconds:.1f} s", err=True)

@@ -1,0 +1,274 @@
+"""`bench/run --only scale-out` (issue 20): a shared crawl over Redis against a one-process crawl.
+
+On the generated site (bench/site.py) served from this process, with a
+throw-away redis-server (bench/redis_server.py):
+
+1. The reference: a one-process crawl (`presswatch crawl --workers 1`) into SQLite.
+2. One crawl process over Redis, then two at once (`crawl --redis --workers 1`
+   each), each time with no writer running: the crawl's item rate is the items
+   it put in the stream over the wall time from the first start to the last
+   exit. Then `presswatch store --until-idle` drains the stream: its item rate
+   is items over the time it was applying entries (a full stream: sustained).
+   Both archives must hold exactly the reference's (URL, content hash) set.
+3. Kill trials: two crawl processes and a writer on a smaller site; one crawl
+   process and the writer are each killed with SIGKILL at a random moment
+   (the writer is restarted at once); the archive must hold exactly the
+   reference's items (0 lost, 0 duplicated) and pass integrity_check.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.crawl import ROOT, MeasurementError, run_crawl
+from bench.redis_server import RedisServer
+from bench.report import Figure
+from bench.site import BenchServer, BenchSite
+
+DEAD_AFTER = 3  # seconds: how soon the trials' survivors take a killed process's requests back
+KILL_TRIALS = 10
+
+
+def crawl_command(redis_url: str, mirror: str, sources: Path, *extra: str, workers: int = 1,
+                  dead_after: float = DEAD_AFTER) -> list[str]:
+    return [sys.executable, "-m", "presswatch", "crawl", "--redis", redis_url, "--mirror", mirror,
+            "--sources", str(sources), "--workers", str(workers),
+            "--set", f"PRESSWATCH_REDIS_DEAD_AFTER={dead_after}", *extra]
+
+
+def store_command(redis_url: str, db: Path, sources: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "presswatch", "store", "--redis", redis_url, "--db", str(db),
+            "--sources", str(sources), "--consumer", "bench-writer", "--dead-after", str(DEAD_AFTER), *extra]
+
+
+def start(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def finish(process: subprocess.Popen[bytes], log: Path, timeout: float = 900) -> None:
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise MeasurementError(f"{process.args[3]} did not finish in {timeout:.0f} s (log: {log})") from None
+    if code != 0:
+        tail = log.read_text(errors="replace")[-2000:]
+        raise MeasurementError(f"{process.args[3]} exited with {code} (log: {log}):\n{tail}")
+
+
+def archived(db: Path) -> set[tuple[str, str]]:
+    """The (URL, content hash) of every archived item."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        rows = conn.execute("SELECT url, content_hash FROM items").fetchall()
+    conn.close()
+    return {(url, content) for url, content in rows}
+
+
+def item_count(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            count = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+        conn.close()
+        return int(count)
+    except sqlite3.Error:
+        return 0
+
+
+def integrity(db: Path) -> str:
+    with sqlite3.connect(db) as conn:
+        result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    conn.close()
+    return str(result)
+
+
+def streamed(log: Path) -> int:
+    """Items a crawl process put in the stream, from its Scrapy stats dump."""
+    found = re.findall(r"'presswatch/items_streamed': (\d+)", log.read_text(errors="replace"))
+    return int(found[-1]) if found else 0
+
+
+@dataclass
+class StoreRun:
+    items: int
+    busy_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.items / self.busy_seconds if self.busy_seconds else 0.0
+
+
+def store_report(log: Path) -> StoreRun:
+    """The writer's last summary line: items applied and the seconds it spent applying them."""
+    found = re.findall(r"(\d+) items applied in ([\d.]+) s", log.read_text(errors="replace"))
+    if not found:
+        raise MeasurementError(f"no writer summary in {log}")
+    items, seconds = found[-1]
+    return StoreRun(int(items), float(seconds))
+
+
+def shared_crawl(redis: RedisServer, server: BenchServer, sources: Path, logs: Path, label: str,
+                 processes: int) -> tuple[float, int]:
+    """``processes`` crawl processes over Redis, no writer: (wall seconds, items streamed)."""
+    redis.flush()
+    started = time.perf_counter()
+    runs = [(start(crawl_command(redis.url, server.url, sources), logs / f"{label}-{n}.log"),
+             logs / f"{label}-{n}.log") for n in range(processes)]
+    for process, log in runs:
+        finish(process, log)
+    seconds = time.perf_counter() - started
+    return seconds, sum(streamed(log) for _process, log in runs)
+
+
+def drain(redis: RedisServer, db: Path, sources: Path, log: Path) -> StoreRun:
+    for stale in db.parent.glob(db.name + "*"):
+        stale.unlink()
+    process = start(store_command(redis.url, db, sources, "--until-idle"), log)
+    finish(process, log)
+    return store_report(log)
+
+
+def kill_trial(redis: RedisServer, server: BenchServer, sources: Path, db: Path, logs: Path, trial: int,
+               rng: random.Random) -> dict[str, Any]:
+    """Two crawl processes and a writer; one crawl process and the writer killed at random moments."""
+    redis.flush()
+    for stale in db.parent.glob(db.name + "*"):
+        stale.unlink()
+    label = f"kill-{trial}"
+    writer_log = logs / f"{label}-store.log"
+    writer = start(store_command(redis.url, db, sources, "--until-idle"), writer_log)
+    crawls = [(start(crawl_command(redis.url, server.url, sources, "--set", "LOG_LEVEL=INFO"),
+                     logs / f"{label}-crawl{n}.log"), logs / f"{label}-crawl{n}.log") for n in range(2)]
+    started = time.perf_counter()
+    crawl_kill_at, writer_kill_at = rng.uniform(3.0, 9.0), rng.uniform(3.0, 12.0)
+    victim, _victim_log = crawls[rng.randrange(2)]
+    crawl_killed = writer_killed = False
+    crawl_due = writer_due = True
+    items_at_kill = -1
+    while crawl_due or writer_due:
+        time.sleep(0.05)
+        now = time.perf_counter() - started
+        if crawl_due and now >= crawl_kill_at:
+            crawl_due, crawl_killed = False, victim.poll() is None
+            if crawl_killed:
+                os.kill(victim.pid, signal.SIGKILL)
+            victim.wait()
+        if writer_due and now >= writer_kill_at:
+            writer_due, writer_killed = False, writer.poll() is None
+            if writer_killed:
+                items_at_kill = item_count(db)
+                os.kill(writer.pid, signal.SIGKILL)
+                writer.wait()
+                writer = start(store_command(redis.url, db, sources, "--until-idle"), writer_log)
+    for process, log in crawls:
+        if process is not victim:
+            finish(process, log)
+    finish(writer, writer_log)
+    return {"crawl_killed": crawl_killed, "crawl_kill_at": crawl_kill_at, "writer_killed": writer_killed,
+            "writer_kill_at": writer_kill_at, "items_at_writer_kill": items_at_kill,
+            "seconds": time.perf_counter() - started}
+
+
+def measure(ctx: Any) -> list[Figure]:
+    pages = 300 if ctx.quick else 1000
+    trial_pages = 150
+    workdir = ctx.workdir / "scale-out"
+    logs = workdir / "logs"
+    workdir.mkdir(parents=True, exist_ok=True)
+    same = Figure("scale_out.items_differing", "items", target=0, op="<=", digits=0,
+                  baseline="a one-process crawl of the same site (URL and content hash of every item)")
+    speedup = Figure("scale_out.two_process_speedup", "x", target=1.6, op=">=",
+                     baseline="one crawl process over Redis, one extraction worker each")
+    one_rate = Figure("scale_out.one_process_items_per_second", "items/s", digits=1)
+    two_rate = Figure("scale_out.two_processes_items_per_second", "items/s", digits=1)
+    store_ratio = Figure("scale_out.store_to_crawl_ratio", "x", target=3, op=">=",
+                         baseline="`store` items/s applying a full stream ÷ the two processes' items/s")
+    store_rate = Figure("scale_out.store_items_per_second", "items/s", digits=1)
+    lost = Figure("scale_out.kill_items_lost", "items", target=0, op="<=", digits=0)
+    duplicated = Figure("scale_out.kill_items_duplicated", "items", target=0, op="<=", digits=0)
+    broken = Figure("scale_out.kill_integrity_failures", "archives", target=0, op="<=", digits=0)
+    site = BenchSite(pages)
+    sources = site.write_sources(workdir)
+    with RedisServer(workdir / "redis") as redis, BenchServer(site) as server:
+        for run in range(1, ctx.repeat + 1):
+            ref_db = workdir / f"reference-{run}.db"
+            for stale in workdir.glob(f"reference-{run}.db*"):
+                stale.unlink()
+            reference_run = run_crawl(server, sources, ref_db, logs, f"reference-{run}")
+            reference = archived(ref_db)
+            ctx.log(f"scale-out {run}: one-process crawl: {len(reference)} items in "
+                    f"{reference_run.seconds:.1f} s")
+            rates = []
+            for processes in (1, 2):
+                seconds, items = shared_crawl(redis, server, sources, logs, f"shared{processes}-{run}",
+                                              processes)
+                rates.append(items / seconds)
+                db = workdir / f"shared{processes}-{run}.db"
+                writer = drain(redis, db, sources, logs / f"shared{processes}-{run}-store.log")
+                differing = len(archived(db) ^ reference)
+                same.runs.append(differing)
+                ctx.log(f"scale-out {run}: {processes} crawl process(es): {items} items streamed in "
+                        f"{seconds:.1f} s = {items / seconds:.1f} items/s; store: {writer.items} items in "
+                        f"{writer.busy_seconds:.1f} s = {writer.rate:.1f} items/s; {differing} items differ")
+                if processes == 2:
+                    store_rate.runs.append(writer.rate)
+                    store_ratio.runs.append(writer.rate / rates[-1])
+            one_rate.runs.append(rates[0])
+            two_rate.runs.append(rates[1])
+            speedup.runs.append(rates[1] / rates[0])
+        # Kill trials (once, whatever --repeat: they are trials, not timings).
+        trial_site = BenchSite(trial_pages, seed=11)
+        trial_dir = workdir / "kill"
+        trial_dir.mkdir(exist_ok=True)
+        trial_sources = trial_site.write_sources(trial_dir)
+        with BenchServer(trial_site) as trial_server:
+            ref_db = trial_dir / "reference.db"
+            for stale in trial_dir.glob("reference.db*"):
+                stale.unlink()
+            run_crawl(trial_server, trial_sources, ref_db, logs, "kill-reference")
+            reference = archived(ref_db)
+            rng = random.Random(20)
+            totals = {"lost": 0, "duplicated": 0, "broken": 0, "crawls": 0, "writers": 0}
+            for trial in range(1, KILL_TRIALS + 1):
+                db = trial_dir / "shared.db"
+                facts = kill_trial(redis, trial_server, trial_sources, db, logs, trial, rng)
+                got = archived(db)
+                with sqlite3.connect(db) as conn:
+                    rows = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+                    versions = conn.execute("SELECT COUNT(*) FROM item_versions").fetchone()[0]
+                conn.close()
+                trial_lost = len(reference - got)
+                trial_duplicated = (rows - len(got & reference)) + versions
+                check = integrity(db)
+                totals["lost"] += trial_lost
+                totals["duplicated"] += trial_duplicated
+                totals["broken"] += check != "ok"
+                totals["crawls"] += facts["crawl_killed"]
+                totals["writers"] += facts["writer_killed"]
+                ctx.log(f"kill trial {trial}: crawl process killed at {facts['crawl_kill_at']:.1f} s "
+                        f"({'yes' if facts['crawl_killed'] else 'it had finished'}), writer at "
+                        f"{facts['writer_kill_at']:.1f} s ({facts['items_at_writer_kill']} items committed); "
+                        f"{len(got)} of {len(reference)} items, {trial_lost} lost, {trial_duplicated} "
+                        f"duplicated, integrity {check}, {facts['seconds']:.0f} s")
+        lost.runs.append(totals["lost"])
+        duplicated.runs.append(totals["duplicated"])
+        broken.runs.append(totals["broken"])
+        note = (f"{KILL_TRIALS} trials on a {trial_pages}-page site, two crawl processes and a writer: "
+                f"{totals['crawls']} crawl processes and {totals['writers']} writers killed mid-run "
+                "(SIGKILL, random moments; the writer restarted at once)")
+        lost.note = duplicated.note = broken.note = note
+    speedup.note = ("wall time from the first start to the last exit; items counted as streamed; "
+                    f"{pages:,}-page generated site; no writer running meanwhile")
+    return [same, one_rate, two_rate, speedup, store_rate, store_ratio, lost, duplicated, broken]

@@ -1,0 +1,195 @@
+"""A shared crawl over Redis (issue 20): crawl processes, the one writer, and kill -9.
+
+Real parts: Debian's redis-server started on a free port on 127.0.0.1 (installed
+by `make test`; the tests skip only when it is not installed), the sample sites
+over HTTP, the real `presswatch crawl --redis` and `presswatch store` commands in
+child processes, real SQLite archives compared with the one-process crawl of
+conftest's `crawled` fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.redis_server import RedisServer, RedisUnavailable
+from pipelines.stream import KNOWN, STREAM, due_key
+from tests.conftest import ROOT, SOURCES
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    try:
+        server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    except RedisUnavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    redis_server.flush()
+    return redis_server.url
+
+
+def crawl_process(redis_url: str, mirror: str, log: Path, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "presswatch", "crawl", "--redis", redis_url, "--mirror", mirror,
+               "--sources", str(SOURCES), "--workers", "0", "--set", "PRESSWATCH_REDIS_DEAD_AFTER=3", *extra]
+    with open(log, "ab") as out:
+        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def store_process(redis_url: str, db: Path, log: Path, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "presswatch", "store", "--redis", redis_url, "--db", str(db),
+               "--sources", str(SOURCES), "--consumer", "test-writer", "--dead-after", "3", *extra]
+    with open(log, "ab") as out:
+        return subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def finished(process: subprocess.Popen, log: Path, timeout: float = 240) -> None:
+    assert process.wait(timeout=timeout) == 0, log.read_text(errors="replace")[-3000:]
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        found = conn.execute(sql).fetchall()
+    conn.close()
+    return found
+
+
+def archived(db: Path) -> set[tuple[str, str]]:
+    return set(rows(db, "SELECT url, content_hash FROM items"))
+
+
+def topics(db: Path) -> set[tuple[str, str]]:
+    return set(rows(db, "SELECT i.url, t.topic FROM item_topics t JOIN items i ON i.id = t.item_id"))
+
+
+def stories(db: Path) -> set[frozenset[str]]:
+    groups: dict[int, set[str]] = {}
+    for story, url in rows(db, "SELECT story_id, url FROM items"):
+        groups.setdefault(story, set()).add(url)
+    return {frozenset(urls) for urls in groups.values()}
+
+
+def first_crawl_items(crawled) -> set[tuple[str, str]]:
+    """The one-process crawl's items (its second crawl of the unchanged sites changed nothing)."""
+    return archived(crawled.db_path)
+
+
+def test_two_crawl_processes_and_a_writer_archive_what_one_process_does(crawled, sample_server, redis_url,
+                                                                         tmp_path):
+    import redis
+
+    db = tmp_path / "shared.db"
+    logs = [tmp_path / "crawl-a.log", tmp_path / "crawl-b.log"]
+    crawls = [crawl_process(redis_url, sample_server.url, log) for log in logs]
+    for process, log in zip(crawls, logs, strict=True):
+        finished(process, log)
+    writer_log = tmp_path / "store.log"
+    finished(store_process(redis_url, db, writer_log, "--until-idle"), writer_log)
+
+    expected = first_crawl_items(crawled)
+    assert len(expected) == 81
+    assert archived(db) == expected
+    assert topics(db) == topics(crawled.db_path)
+    assert stories(db) == stories(crawled.db_path)
+    assert set(rows(db, "SELECT url, source, reason FROM duplicates")) == set(
+        rows(crawled.db_path, "SELECT url, source, reason FROM duplicates"))
+    # One crawl_runs row per process and source, all ok, the items counted once.
+    runs = rows(db, "SELECT source, status, items_new, items_duplicate FROM crawl_runs")
+    sources = rows(crawled.db_path, "SELECT DISTINCT source FROM crawl_runs")
+    assert len(sources) == 10  # the enabled ones
+    assert len(runs) == 2 * 10
+    assert {status for _source, status, _new, _dup in runs} == {"ok"}
+    assert sum(new for _source, _status, new, _dup in runs) == 81
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    # Each page was fetched once by one of the two (the shared duplicate filter), and both worked.
+    assert all("joined the shared crawl" in log.read_text() for log in logs)
+    client = redis.Redis.from_url(redis_url)
+    assert client.xlen(STREAM) == 0  # every entry applied, acknowledged and deleted
+    assert not client.keys("presswatch:*:requests")  # the round is over: no frontier left
+    assert client.hlen(KNOWN) >= 81  # the summary the next crawl reads
+    assert client.zcard(due_key("moldova")) == len(rows(db, "SELECT id FROM items WHERE source = 'moldova'"))
+
+    # The next crawl is incremental from the summary: no new item, no item page fetched again
+    # (nothing is due for a re-check yet), as the one-process second crawl.
+    before = len(sample_server.requests)
+    again_log = tmp_path / "crawl-again.log"
+    finished(crawl_process(redis_url, sample_server.url, again_log), again_log)
+    requests_again = list(sample_server.requests)[before:]
+    finished(store_process(redis_url, db, writer_log, "--until-idle"), writer_log)
+    assert archived(db) == expected
+    latest = rows(db, "SELECT SUM(items_new), SUM(items_updated) FROM crawl_runs WHERE id > 20")
+    assert latest == [(0, 0)]
+    assert len(requests_again) == len(crawled.requests_second)
+
+
+def test_a_killed_writer_resumes_with_nothing_lost_or_duplicated(crawled, sample_server, redis_url, tmp_path):
+    db = tmp_path / "shared.db"
+    crawl_log = tmp_path / "crawl.log"
+    finished(crawl_process(redis_url, sample_server.url, crawl_log), crawl_log)
+    writer_log = tmp_path / "store.log"
+    # One entry per transaction, so that the kill lands between commits and acknowledgements.
+    writer = store_process(redis_url, db, writer_log, "--batch", "1")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if rows(db, "SELECT COUNT(*) FROM items")[0][0] >= 20:
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    killed_at = rows(db, "SELECT COUNT(*) FROM items")[0][0]
+    assert 20 <= killed_at < 81
+    finished(store_process(redis_url, db, writer_log, "--until-idle"), writer_log)
+
+    assert archived(db) == first_crawl_items(crawled)
+    assert rows(db, "SELECT COUNT(*) FROM items") == [(81,)]
+    assert rows(db, "SELECT COUNT(*) FROM item_versions") == [(0,)]
+    # No problem recorded twice (each is one stream entry, applied once).
+    assert rows(db, "SELECT run_id, url, problem, COUNT(*) FROM crawl_problems "
+                    "GROUP BY run_id, url, problem HAVING COUNT(*) > 1") == []
+    assert sum(new for (new,) in rows(db, "SELECT items_new FROM crawl_runs")) == 81
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_killed_crawl_process_loses_no_request(crawled, sample_server, redis_url, tmp_path):
+    db = tmp_path / "shared.db"
+    writer_log = tmp_path / "store.log"
+    writer = store_process(redis_url, db, writer_log, "--until-idle")
+    slow = ("--set", "DOWNLOAD_DELAY=0.1", "--set", "RANDOMIZE_DOWNLOAD_DELAY=False",
+            "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+    logs = [tmp_path / "crawl-a.log", tmp_path / "crawl-b.log"]
+    victim, survivor = (crawl_process(redis_url, sample_server.url, log, *slow) for log in logs)
+    # Kill one once the writer has archived some of its items: it is mid-crawl, holding requests.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if rows(db, "SELECT COUNT(*) FROM items")[0][0] >= 10:
+                break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.05)
+    assert victim.poll() is None, "the crawl finished before it could be killed"
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    finished(survivor, logs[1])
+    finished(writer, writer_log)
+
+    assert archived(db) == first_crawl_items(crawled)
+    assert rows(db, "SELECT COUNT(*) FROM item_versions") == [(0,)]
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    statuses = [status for (status,) in rows(db, "SELECT status FROM crawl_runs")]
+    # The killed process's runs never ended; the survivor's did.
+    assert statuses.count("ok") == 10 and set(statuses) <= {"ok", "running"}
