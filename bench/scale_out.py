@@ -37,6 +37,7 @@ from bench.site import BenchServer, BenchSite
 
 DEAD_AFTER = 3  # seconds: how soon the trials' survivors take a killed process's requests back
 KILL_TRIALS = 10
+WRITER_BATCH = ("--batch", "20")  # small transactions in the trials: a kill lands between any two
 
 
 def crawl_command(redis_url: str, mirror: str, sources: Path, *extra: str, workers: int = 1,
@@ -94,12 +95,6 @@ def integrity(db: Path) -> str:
     return str(result)
 
 
-def streamed(log: Path) -> int:
-    """Items a crawl process put in the stream, from its Scrapy stats dump."""
-    found = re.findall(r"'presswatch/items_streamed': (\d+)", log.read_text(errors="replace"))
-    return int(found[-1]) if found else 0
-
-
 @dataclass
 class StoreRun:
     items: int
@@ -120,16 +115,15 @@ def store_report(log: Path) -> StoreRun:
 
 
 def shared_crawl(redis: RedisServer, server: BenchServer, sources: Path, logs: Path, label: str,
-                 processes: int) -> tuple[float, int]:
-    """``processes`` crawl processes over Redis, no writer: (wall seconds, items streamed)."""
+                 processes: int) -> float:
+    """``processes`` crawl processes over Redis, no writer: their wall seconds."""
     redis.flush()
     started = time.perf_counter()
-    runs = [(start(crawl_command(redis.url, server.url, sources), logs / f"{label}-{n}.log"),
+    runs = [(start(crawl_command(redis.url, server.url, sources, dead_after=15), logs / f"{label}-{n}.log"),
              logs / f"{label}-{n}.log") for n in range(processes)]
     for process, log in runs:
         finish(process, log)
-    seconds = time.perf_counter() - started
-    return seconds, sum(streamed(log) for _process, log in runs)
+    return time.perf_counter() - started
 
 
 def drain(redis: RedisServer, db: Path, sources: Path, log: Path) -> StoreRun:
@@ -141,44 +135,48 @@ def drain(redis: RedisServer, db: Path, sources: Path, log: Path) -> StoreRun:
 
 
 def kill_trial(redis: RedisServer, server: BenchServer, sources: Path, db: Path, logs: Path, trial: int,
-               rng: random.Random) -> dict[str, Any]:
-    """Two crawl processes and a writer; one crawl process and the writer killed at random moments."""
+               rng: random.Random, pages: int) -> dict[str, Any]:
+    """Two crawl processes and a writer; one crawl process and the writer killed at random moments:
+    when the archive reaches a random number of items (so each kill lands mid-run)."""
     redis.flush()
     for stale in db.parent.glob(db.name + "*"):
         stale.unlink()
     label = f"kill-{trial}"
     writer_log = logs / f"{label}-store.log"
-    writer = start(store_command(redis.url, db, sources, "--until-idle"), writer_log)
+    writer = start(store_command(redis.url, db, sources, "--until-idle", *WRITER_BATCH), writer_log)
     crawls = [(start(crawl_command(redis.url, server.url, sources, "--set", "LOG_LEVEL=INFO"),
                      logs / f"{label}-crawl{n}.log"), logs / f"{label}-crawl{n}.log") for n in range(2)]
     started = time.perf_counter()
-    crawl_kill_at, writer_kill_at = rng.uniform(3.0, 9.0), rng.uniform(3.0, 12.0)
+    crawl_kill_at, writer_kill_at = rng.randint(2, pages * 4 // 5), rng.randint(2, pages * 9 // 10)
     victim, _victim_log = crawls[rng.randrange(2)]
     crawl_killed = writer_killed = False
     crawl_due = writer_due = True
-    items_at_kill = -1
+    crawl_seconds = writer_seconds = 0.0
     while crawl_due or writer_due:
-        time.sleep(0.05)
-        now = time.perf_counter() - started
-        if crawl_due and now >= crawl_kill_at:
+        time.sleep(0.02)
+        items = item_count(db)
+        crawls_over = all(process.poll() is not None for process, _log in crawls)
+        if crawl_due and (items >= crawl_kill_at or crawls_over):
             crawl_due, crawl_killed = False, victim.poll() is None
+            crawl_seconds = time.perf_counter() - started
             if crawl_killed:
                 os.kill(victim.pid, signal.SIGKILL)
             victim.wait()
-        if writer_due and now >= writer_kill_at:
+        if writer_due and (items >= writer_kill_at or writer.poll() is not None):
             writer_due, writer_killed = False, writer.poll() is None
+            writer_seconds = time.perf_counter() - started
             if writer_killed:
-                items_at_kill = item_count(db)
                 os.kill(writer.pid, signal.SIGKILL)
                 writer.wait()
-                writer = start(store_command(redis.url, db, sources, "--until-idle"), writer_log)
+                again = store_command(redis.url, db, sources, "--until-idle", *WRITER_BATCH)
+                writer = start(again, writer_log)
     for process, log in crawls:
         if process is not victim:
             finish(process, log)
     finish(writer, writer_log)
-    return {"crawl_killed": crawl_killed, "crawl_kill_at": crawl_kill_at, "writer_killed": writer_killed,
-            "writer_kill_at": writer_kill_at, "items_at_writer_kill": items_at_kill,
-            "seconds": time.perf_counter() - started}
+    return {"crawl_killed": crawl_killed, "crawl_kill_at": crawl_kill_at, "crawl_seconds": crawl_seconds,
+            "writer_killed": writer_killed, "writer_kill_at": writer_kill_at,
+            "writer_seconds": writer_seconds, "seconds": time.perf_counter() - started}
 
 
 def measure(ctx: Any) -> list[Figure]:
@@ -212,11 +210,11 @@ def measure(ctx: Any) -> list[Figure]:
                     f"{reference_run.seconds:.1f} s")
             rates = []
             for processes in (1, 2):
-                seconds, items = shared_crawl(redis, server, sources, logs, f"shared{processes}-{run}",
-                                              processes)
-                rates.append(items / seconds)
+                seconds = shared_crawl(redis, server, sources, logs, f"shared{processes}-{run}", processes)
                 db = workdir / f"shared{processes}-{run}.db"
                 writer = drain(redis, db, sources, logs / f"shared{processes}-{run}-store.log")
+                items = writer.items  # what the crawl processes put in the stream
+                rates.append(items / seconds)
                 differing = len(archived(db) ^ reference)
                 same.runs.append(differing)
                 ctx.log(f"scale-out {run}: {processes} crawl process(es): {items} items streamed in "
@@ -243,7 +241,7 @@ def measure(ctx: Any) -> list[Figure]:
             totals = {"lost": 0, "duplicated": 0, "broken": 0, "crawls": 0, "writers": 0}
             for trial in range(1, KILL_TRIALS + 1):
                 db = trial_dir / "shared.db"
-                facts = kill_trial(redis, trial_server, trial_sources, db, logs, trial, rng)
+                facts = kill_trial(redis, trial_server, trial_sources, db, logs, trial, rng, trial_pages)
                 got = archived(db)
                 with sqlite3.connect(db) as conn:
                     rows = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
@@ -257,9 +255,11 @@ def measure(ctx: Any) -> list[Figure]:
                 totals["broken"] += check != "ok"
                 totals["crawls"] += facts["crawl_killed"]
                 totals["writers"] += facts["writer_killed"]
-                ctx.log(f"kill trial {trial}: crawl process killed at {facts['crawl_kill_at']:.1f} s "
-                        f"({'yes' if facts['crawl_killed'] else 'it had finished'}), writer at "
-                        f"{facts['writer_kill_at']:.1f} s ({facts['items_at_writer_kill']} items committed); "
+                ctx.log(f"kill trial {trial}: a crawl process killed at {facts['crawl_kill_at']} items "
+                        f"archived, {facts['crawl_seconds']:.1f} s "
+                        f"({'yes' if facts['crawl_killed'] else 'it had ended'}), "
+                        f"the writer at {facts['writer_kill_at']} items, {facts['writer_seconds']:.1f} s "
+                        f"({'yes' if facts['writer_killed'] else 'it had ended'}); "
                         f"{len(got)} of {len(reference)} items, {trial_lost} lost, {trial_duplicated} "
                         f"duplicated, integrity {check}, {facts['seconds']:.0f} s")
         lost.runs.append(totals["lost"])

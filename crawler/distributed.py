@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 import warnings
@@ -168,6 +169,8 @@ class CrawlCoordinator:
         self.outstanding: Counter[str] = Counter()  # token -> items on their way to the stream
         self.ended: set[str] = set()  # tokens whose callback has returned all its output
         self.loop: LoopingCall | None = None
+        self.stopped = threading.Event()
+        self.beating: threading.Thread | None = None
         self._requeue = self.client.register_script(_REQUEUE)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
@@ -206,8 +209,21 @@ class CrawlCoordinator:
             self.client.delete(source_key(self.source, "dupefilter"), source_key(self.source, "seeded"))
         logger.info("[%s] joined the shared crawl as %s (%s)", self.source, self.worker,
                     "seeding it" if self.seeder else "a round in progress")
-        self.loop = LoopingCall(self.heartbeat)
-        self.loop.start(self.crawler.settings.getfloat("PRESSWATCH_REDIS_HEARTBEAT", HEARTBEAT), now=False)
+        beat = self.crawler.settings.getfloat("PRESSWATCH_REDIS_HEARTBEAT", HEARTBEAT)
+        # The heartbeat proper runs in a thread: the reactor's thread can be held for seconds (the
+        # worker pool starting under load) by a process that is alive and well.
+        self.beating = threading.Thread(target=self._beat, args=(beat,), name="presswatch-heartbeat",
+                                        daemon=True)
+        self.beating.start()
+        self.loop = LoopingCall(self.tick)
+        self.loop.start(beat, now=False)
+
+    def _beat(self, every: float) -> None:
+        while not self.stopped.wait(every):
+            try:
+                self.heartbeat_now()
+            except Exception:  # Redis unreachable for a moment: try again at the next beat
+                logger.warning("[%s] heartbeat failed", self.source, exc_info=True)
 
     def heartbeat_now(self) -> None:
         now = time.time()
@@ -241,9 +257,9 @@ class CrawlCoordinator:
         self.seeded()
         return True
 
-    def heartbeat(self) -> None:
+    def tick(self) -> None:
+        """In the reactor, every beat: take dead processes' requests back; wake the engine when idle."""
         try:
-            self.heartbeat_now()
             self.requeue_dead()
             if not self.busy:
                 # Idle: ask the engine now, not at its next 5-second heartbeat, to take the work
@@ -252,7 +268,7 @@ class CrawlCoordinator:
                 if slot is not None:
                     slot.nextcall.schedule()
         except Exception:  # Redis unreachable for a moment: try again at the next beat
-            logger.warning("[%s] heartbeat failed", self.source, exc_info=True)
+            logger.warning("[%s] could not look at the shared crawl", self.source, exc_info=True)
 
     def requeue_dead(self) -> int:
         """Put the in-flight requests of dead processes back into the frontier; how many."""
@@ -332,6 +348,9 @@ class CrawlCoordinator:
         return not any(states.get(worker) == b"busy" for worker in alive if worker.decode() != self.worker)
 
     def spider_closed(self, spider: Any, reason: str) -> None:
+        self.stopped.set()
+        if self.beating is not None:
+            self.beating.join(timeout=10)  # no beat after this process has left
         if self.loop is not None and self.loop.running:
             self.loop.stop()
         if reason == "finished":

@@ -73,7 +73,7 @@ class WriterReport:
     already_applied: int = 0  # pending entries committed before a restart: acknowledged only
     outcomes: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
-    busy_seconds: float = 0.0  # reading entries that were there and applying them (not waiting)
+    busy_seconds: float = 0.0  # applying entries (not waiting for them)
 
     @property
     def items(self) -> int:
@@ -188,11 +188,11 @@ class StreamWriter:
         started = time.perf_counter()
         try:
             while stop is None or not stop():
-                reading = time.perf_counter()
                 entries = self.read(block_ms)
                 if entries:
+                    applying = time.perf_counter()
                     self.apply_batch(entries)
-                    self.report.busy_seconds += time.perf_counter() - reading
+                    self.report.busy_seconds += time.perf_counter() - applying
                     continue
                 waited = time.perf_counter() - started
                 if until_idle and waited >= grace and not self.crawlers_alive(dead_after):

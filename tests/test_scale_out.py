@@ -193,3 +193,43 @@ def test_a_killed_crawl_process_loses_no_request(crawled, sample_server, redis_u
     statuses = [status for (status,) in rows(db, "SELECT status FROM crawl_runs")]
     # The killed process's runs never ended; the survivor's did.
     assert statuses.count("ok") == 10 and set(statuses) <= {"ok", "running"}
+
+
+def test_a_writer_dying_between_commit_and_acknowledgement_applies_nothing_twice(sample_server, redis_url,
+                                                                                 tmp_path, monkeypatch):
+    from pipelines.stream import connect
+    from pipelines.stream_writer import StreamWriter
+    from presswatch.config.sources import load_sources
+
+    crawl_log = tmp_path / "crawl.log"
+    finished(crawl_process(redis_url, sample_server.url, crawl_log, "moldova"), crawl_log)
+    db = tmp_path / "shared.db"
+    sources = load_sources(SOURCES)
+    first = StreamWriter(connect(redis_url), db, sources, consumer="writer", batch=100)
+    first.prepare()
+    entries = first.read(0)
+    kinds = sorted(fields[b"kind"].decode() for _id, fields in entries)
+    assert kinds == ["article"] * 4 + ["run_end", "run_start"]
+
+    class Died(Exception):
+        pass
+
+    def die(*args, **kwargs):
+        raise Died  # the moment after the commit, before XACK
+
+    monkeypatch.setattr(first.client, "pipeline", die)
+    with pytest.raises(Died):
+        first.apply_batch(entries)
+    first.close()
+    committed = (rows(db, "SELECT url, content_hash, first_seen FROM items ORDER BY url"),
+                 rows(db, "SELECT * FROM crawl_runs"), rows(db, "SELECT url, problem FROM crawl_problems"))
+    assert len(committed[0]) == 4 and committed[1][0][1] == "moldova"
+
+    second = StreamWriter(connect(redis_url), db, sources, consumer="writer")
+    second.prepare()
+    report = second.run(until_idle=True, grace=0, dead_after=3)
+    second.close()
+    assert (report.already_applied, report.entries) == (6, 0)  # acknowledged, not applied again
+    assert (rows(db, "SELECT url, content_hash, first_seen FROM items ORDER BY url"),
+            rows(db, "SELECT * FROM crawl_runs"), rows(db, "SELECT url, problem FROM crawl_problems")) == committed
+    assert connect(redis_url).xpending("presswatch:items", "writers")["pending"] == 0
