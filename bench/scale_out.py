@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -115,15 +116,22 @@ def store_report(log: Path) -> StoreRun:
 
 
 def shared_crawl(redis: RedisServer, server: BenchServer, sources: Path, logs: Path, label: str,
-                 processes: int) -> float:
-    """``processes`` crawl processes over Redis, no writer: their wall seconds."""
+                 processes: int) -> tuple[float, float]:
+    """``processes`` crawl processes over Redis, no writer: their wall seconds and CPU seconds
+    (with their extraction workers)."""
     redis.flush()
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     runs = [(start(crawl_command(redis.url, server.url, sources, dead_after=15), logs / f"{label}-{n}.log"),
              logs / f"{label}-{n}.log") for n in range(processes)]
     for process, log in runs:
         finish(process, log)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _children_cpu() - cpu_before
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def drain(redis: RedisServer, db: Path, sources: Path, log: Path) -> StoreRun:
@@ -193,6 +201,10 @@ def measure(ctx: Any) -> list[Figure]:
     two_rate = Figure("scale_out.two_processes_items_per_second", "items/s", digits=1)
     store_ratio = Figure("scale_out.store_to_crawl_ratio", "x", target=3, op=">=",
                          baseline="`store` items/s applying a full stream ÷ the two processes' items/s")
+    cpu_one = Figure("scale_out.one_process_cpu_per_item", "ms", digits=1,
+                     note="CPU of the crawl process and its extraction worker per item streamed")
+    cpu_two = Figure("scale_out.two_processes_cpu_per_item", "ms", digits=1,
+                     note="the same for the two processes together: what sharing the crawl costs in CPU")
     store_rate = Figure("scale_out.store_items_per_second", "items/s", digits=1)
     lost = Figure("scale_out.kill_items_lost", "items", target=0, op="<=", digits=0)
     duplicated = Figure("scale_out.kill_items_duplicated", "items", target=0, op="<=", digits=0)
@@ -210,15 +222,18 @@ def measure(ctx: Any) -> list[Figure]:
                     f"{reference_run.seconds:.1f} s")
             rates = []
             for processes in (1, 2):
-                seconds = shared_crawl(redis, server, sources, logs, f"shared{processes}-{run}", processes)
+                seconds, cpu = shared_crawl(redis, server, sources, logs, f"shared{processes}-{run}",
+                                            processes)
                 db = workdir / f"shared{processes}-{run}.db"
                 writer = drain(redis, db, sources, logs / f"shared{processes}-{run}-store.log")
                 items = writer.items  # what the crawl processes put in the stream
                 rates.append(items / seconds)
+                (cpu_one if processes == 1 else cpu_two).runs.append(1000 * cpu / max(1, items))
                 differing = len(archived(db) ^ reference)
                 same.runs.append(differing)
                 ctx.log(f"scale-out {run}: {processes} crawl process(es): {items} items streamed in "
-                        f"{seconds:.1f} s = {items / seconds:.1f} items/s; store: {writer.items} items in "
+                        f"{seconds:.1f} s = {items / seconds:.1f} items/s "
+                        f"({1000 * cpu / max(1, items):.1f} ms CPU per item); store: {writer.items} items in "
                         f"{writer.busy_seconds:.1f} s = {writer.rate:.1f} items/s; {differing} items differ")
                 if processes == 2:
                     store_rate.runs.append(writer.rate)
@@ -271,4 +286,7 @@ def measure(ctx: Any) -> list[Figure]:
         lost.note = duplicated.note = broken.note = note
     speedup.note = ("wall time from the first start to the last exit; items counted as streamed; "
                     f"{pages:,}-page generated site; no writer running meanwhile")
-    return [same, one_rate, two_rate, speedup, store_rate, store_ratio, lost, duplicated, broken]
+    load = os.getloadavg()[0]
+    speedup.note += f"; load average {load:.1f} on {os.cpu_count()} cores at the end (a shared machine)"
+    return [same, one_rate, two_rate, speedup, cpu_one, cpu_two, store_rate, store_ratio, lost, duplicated,
+            broken]

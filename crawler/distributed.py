@@ -70,6 +70,7 @@ warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module="scr
 INFLIGHT = "presswatch_inflight"  # request.meta key: the request's token in its process's in-flight hash
 DEAD_AFTER = 15.0  # seconds without a heartbeat before a crawl process counts as dead
 HEARTBEAT = 1.0
+TICK = 0.2  # how often an idle process looks at the frontier (Scrapy's engine looks every 5 s)
 
 # Counters a crawl process knows; the item outcomes are counted by the writer.
 _CRAWL_COUNTERS = ("items_skipped", "pages_fetched", "not_modified", "http_errors", "no_title")
@@ -216,7 +217,7 @@ class CrawlCoordinator:
                                         daemon=True)
         self.beating.start()
         self.loop = LoopingCall(self.tick)
-        self.loop.start(beat, now=False)
+        self.loop.start(TICK, now=False)
 
     def _beat(self, every: float) -> None:
         while not self.stopped.wait(every):

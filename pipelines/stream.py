@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from pipelines import neardup
 from pipelines.items import Article, RecheckedPage
 
 PREFIX = "presswatch"
@@ -30,6 +31,11 @@ KNOWN = f"{PREFIX}:known"  # HASH archived URL -> [fetched, etag, last_modified]
 ARTICLE, RECHECK, RUN_START, RUN_END, PROBLEM = "article", "recheck", "run_start", "run_end", "problem"
 
 _DATETIME_FIELDS = {"fetched", "published"}
+
+
+def boilerplate_key(source: str) -> str:
+    """SET of the source's boilerplate paragraph hashes: crawl processes fingerprint items with it."""
+    return f"{PREFIX}:boilerplate:{source}"
 
 
 def due_key(source: str) -> str:
@@ -52,9 +58,29 @@ def connect(url: str) -> redis.Redis:
 # Entries ----------------------------------------------------------------------
 
 
-def encode(kind: str, run: str, payload: dict[str, Any]) -> dict[str, str]:
-    """The fields of one stream entry."""
-    return {"kind": kind, "run": run, "data": json.dumps(payload, ensure_ascii=False, default=_json_default)}
+def encode(kind: str, run: str, payload: dict[str, Any],
+           fingerprint: neardup.Fingerprint | None = None) -> dict[str, str]:
+    """The fields of one stream entry (an article's with the near-duplicate fingerprint a crawl
+    worker computed: the writer's costliest step, done where the CPU scales out)."""
+    data = json.dumps(payload, ensure_ascii=False, default=_json_default)
+    fields = {"kind": kind, "run": run, "data": data}
+    if fingerprint is not None:
+        fields["fingerprint"] = json.dumps({
+            "paragraph_hashes": fingerprint.paragraph_hashes, "excluded": sorted(fingerprint.excluded),
+            "words": fingerprint.words, "bands": fingerprint.bands,
+            "signature": fingerprint.signature.hex() if fingerprint.signature is not None else None,
+        })
+    return fields
+
+
+def decode_fingerprint(fields: dict[bytes, bytes]) -> neardup.Fingerprint | None:
+    raw = fields.get(b"fingerprint")
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    signature = bytes.fromhex(data["signature"]) if data["signature"] is not None else None
+    return neardup.Fingerprint(tuple(data["paragraph_hashes"]), frozenset(data["excluded"]), data["words"],
+                               signature, tuple(data["bands"]))
 
 
 def _json_default(value: Any) -> Any:
@@ -138,6 +164,16 @@ def publish_known(client: redis.Redis, known: Iterable[KnownUrl], chunk: int = 2
             pipe.execute()
     pipe.execute()
     return count
+
+
+def publish_boilerplate(client: redis.Redis, source: str, hashes: Iterable[int]) -> None:
+    values = [str(value) for value in hashes]
+    if values:
+        client.sadd(boilerplate_key(source), *values)
+
+
+def read_boilerplate(client: redis.Redis, source: str) -> frozenset[int]:
+    return frozenset(int(value) for value in client.smembers(boilerplate_key(source)))
 
 
 def lookup_known(client: redis.Redis, urls: list[str]) -> Iterator[tuple[str, str, str | None, str | None]]:

@@ -28,6 +28,7 @@ from typing import Any
 import redis
 import sqlite_utils
 
+from pipelines import neardup
 from pipelines.items import Article
 from pipelines.stages.classify import CLASSIFY_OUTCOMES, topics_path_from
 from pipelines.stages.stories import CATCH_UP, STORY_OUTCOMES
@@ -45,9 +46,11 @@ from pipelines.stream import (
     KnownUrl,
     decode,
     decode_article,
+    decode_fingerprint,
     decode_recheck,
     entry_order,
     last_run_key,
+    publish_boilerplate,
     publish_known,
 )
 from pipelines.topics import Classifier, classify_item, ensure_classified, forget_fingerprint
@@ -99,6 +102,8 @@ class StreamWriter:
             logger.error("topics not classified by this writer: %s", exc)
             forget_fingerprint(self.db)
         self.run_ids: dict[str, int] = {}
+        self.fingerprint: neardup.Fingerprint | None = None  # of the entry being applied
+        self.sources_touched: set[str] = set()  # whose boilerplate may have grown
         self.report = WriterReport()
         self._pending_done = False  # this consumer's pending entries all handled since start
 
@@ -117,7 +122,11 @@ class StreamWriter:
         self.index.catch_up(CATCH_UP)
         if self.classifier is not None:
             ensure_classified(self.db, self.classifier)
-        return publish_known(self.client, self._whole_summary())
+        neardup.fingerprint("warm up: the MinHash library loads on first use")  # not in the first batch
+        published = publish_known(self.client, self._whole_summary())
+        for (source,) in self.db.execute("SELECT DISTINCT source FROM items"):
+            publish_boilerplate(self.client, source, self.index.known_boilerplate(source))
+        return published
 
     def _whole_summary(self) -> Iterator[KnownUrl]:
         # Copies first: an item at the same URL is what counts.
@@ -168,6 +177,7 @@ class StreamWriter:
             with write_transaction(self.db):
                 for _entry_id, fields in todo:
                     kind, run, payload = decode(fields)
+                    self.fingerprint = decode_fingerprint(fields)
                     self.apply(kind, run, payload, changed_items, copies, finished_runs)
                 newest = max((entry_id for entry_id, _ in todo), key=entry_order)
                 self.db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
@@ -260,7 +270,9 @@ class StreamWriter:
             copies.append(KnownUrl(str(copy_url), article.source, fetched))
         if outcome in STORY_OUTCOMES:
             refs = translation_refs(url, article.alternates, article.shortlink)
-            self.index.update(item_id, refs=refs)
+            # The crawl worker's fingerprint, used if its boilerplate hint still holds.
+            self.index.update(item_id, fingerprint=self.fingerprint, body=article.body, refs=refs)
+            self.sources_touched.add(article.source)
         elif outcome in ("duplicate", "unchanged"):
             self._restory_if_shared(item_id)
         if self.classifier is not None and outcome in CLASSIFY_OUTCOMES:
@@ -329,6 +341,9 @@ class StreamWriter:
                 known.append(KnownUrl(url, source, fetched, etag, modified, active=status == "active"))
         if known:
             publish_known(self.client, known)
+        for source in self.sources_touched:
+            publish_boilerplate(self.client, source, self.index.known_boilerplate(source))
+        self.sources_touched.clear()
         for source, status in finished_runs:
             self.client.set(last_run_key(source), status)
 

@@ -2,23 +2,37 @@
 
 It stands where StorePipeline, StoryPipeline and ClassifyPipeline stand in a
 one-process crawl; `presswatch store` does their work on the other side of the
-stream (pipelines/stream_writer.py). The entry is added before the item counts
-as processed, so a request is released (crawler/distributed.py) only once what
-it produced is safe in Redis.
+stream (pipelines/stream_writer.py). The near-duplicate fingerprint, the costly
+pure part of StoryPipeline, is computed here in the worker pool with the
+boilerplate the writer publishes (a hint: the writer computes it again when the
+hint was out of date). The entry is added before the item counts as processed,
+so a request is released (crawler/distributed.py) only once what it produced is
+safe in Redis.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pipelines import neardup, workers
 from pipelines.items import Article, RecheckedPage
-from pipelines.stream import ARTICLE, RECHECK, STREAM, article_payload, connect, encode, recheck_payload
+from pipelines.stream import (
+    ARTICLE,
+    RECHECK,
+    STREAM,
+    article_payload,
+    connect,
+    encode,
+    read_boilerplate,
+    recheck_payload,
+)
 
 
 class StreamPipeline:
     def __init__(self, crawler: Any):
         self.crawler = crawler
         self.client = connect(crawler.settings["PRESSWATCH_REDIS"])
+        self.boilerplate: dict[str, frozenset[int]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StreamPipeline:
@@ -27,10 +41,14 @@ class StreamPipeline:
     def close_spider(self) -> None:
         self.client.close()
 
-    def process_item(self, item: Any) -> Any:
+    async def process_item(self, item: Any) -> Any:
         run = getattr(self.crawler.spider, "stream_run", "")
         if isinstance(item, Article):
-            self.client.xadd(STREAM, encode(ARTICLE, run, article_payload(item)))
+            hint = self.boilerplate.get(item.source)
+            if hint is None:  # read once per crawl: a hint
+                hint = self.boilerplate[item.source] = read_boilerplate(self.client, item.source)
+            fingerprint = await workers.run(neardup.fingerprint, item.body, hint)
+            self.client.xadd(STREAM, encode(ARTICLE, run, article_payload(item), fingerprint))
             self.crawler.stats.inc_value("presswatch/items_streamed")
         elif isinstance(item, RecheckedPage):
             self.client.xadd(STREAM, encode(RECHECK, run, recheck_payload(item)))
