@@ -233,3 +233,26 @@ def test_a_writer_dying_between_commit_and_acknowledgement_applies_nothing_twice
     assert (rows(db, "SELECT url, content_hash, first_seen FROM items ORDER BY url"),
             rows(db, "SELECT * FROM crawl_runs"), rows(db, "SELECT url, problem FROM crawl_problems")) == committed
     assert connect(redis_url).xpending("presswatch:items", "writers")["pending"] == 0
+
+
+def test_schedule_with_redis_runs_crawls_that_join_the_shared_crawl(sample_server, redis_url, tmp_path):
+    import scheduler as scheduler_module
+
+    db = tmp_path / "presswatch.db"
+    writer_log = tmp_path / "store.log"
+    writer = store_process(redis_url, db, writer_log)  # the archive machine's writer, running throughout
+    try:
+        config = scheduler_module.SchedulerConfig(
+            db_path=db, sources_path=SOURCES, public_dir=tmp_path / "public", log_dir=tmp_path / "logs",
+            mirror=sample_server.url, crawl_workers=0, redis_url=redis_url, writer_wait=60,
+        )
+        runner = scheduler_module.Scheduler(config)
+        run = runner.run_source("moldova")
+    finally:
+        writer.send_signal(signal.SIGTERM)  # stops after the batch in hand
+        assert writer.wait(timeout=60) == 0, writer_log.read_text()[-2000:]
+    assert run is not None
+    assert (run["source"], run["status"], run["items_new"]) == ("moldova", "ok", 4)
+    crawl_log = next((tmp_path / "logs" / "moldova").glob("*.log")).read_text()
+    assert f"Joining the shared crawl on {redis_url}" in crawl_log
+    assert rows(db, "SELECT COUNT(*) FROM items WHERE source = 'moldova'") == [(4,)]
