@@ -118,7 +118,7 @@ def store_report(log: Path) -> StoreRun:
 def shared_crawl(redis: RedisServer, server: BenchServer, sources: Path, logs: Path, label: str,
                  processes: int) -> tuple[float, float]:
     """``processes`` crawl processes over Redis, no writer: their wall seconds and CPU seconds
-    (with their extraction workers)."""
+    (the crawl processes', not their extraction workers': those are the forkserver's children)."""
     redis.flush()
     cpu_before = _children_cpu()
     started = time.perf_counter()
@@ -202,7 +202,8 @@ def measure(ctx: Any) -> list[Figure]:
     store_ratio = Figure("scale_out.store_to_crawl_ratio", "x", target=3, op=">=",
                          baseline="`store` items/s applying a full stream ÷ the two processes' items/s")
     cpu_one = Figure("scale_out.one_process_cpu_per_item", "ms", digits=1,
-                     note="CPU of the crawl process and its extraction worker per item streamed")
+                     note="CPU of the crawl process per item streamed (its extraction worker, forked by "
+                          "the forkserver, is not counted): fetching, scheduling over Redis, streaming")
     cpu_two = Figure("scale_out.two_processes_cpu_per_item", "ms", digits=1,
                      note="the same for the two processes together: what sharing the crawl costs in CPU")
     store_rate = Figure("scale_out.store_items_per_second", "items/s", digits=1)
@@ -233,7 +234,8 @@ def measure(ctx: Any) -> list[Figure]:
                 same.runs.append(differing)
                 ctx.log(f"scale-out {run}: {processes} crawl process(es): {items} items streamed in "
                         f"{seconds:.1f} s = {items / seconds:.1f} items/s "
-                        f"({1000 * cpu / max(1, items):.1f} ms CPU per item); store: {writer.items} items in "
+                        f"({1000 * cpu / max(1, items):.1f} ms of crawl-process CPU per item); "
+                        f"store: {writer.items} items in "
                         f"{writer.busy_seconds:.1f} s = {writer.rate:.1f} items/s; {differing} items differ")
                 if processes == 2:
                     store_rate.runs.append(writer.rate)
