@@ -70,6 +70,7 @@ warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module="scr
 INFLIGHT = "presswatch_inflight"  # request.meta key: the request's token in its process's in-flight hash
 DEAD_AFTER = 15.0  # seconds without a heartbeat before a crawl process counts as dead
 HEARTBEAT = 1.0
+STORE_ORDER = 400  # StorePipeline's place in ITEM_PIPELINES (crawler/settings.py): from it on, the writer's
 TICK = 0.2  # how often an idle process looks at the frontier (Scrapy's engine looks every 5 s)
 
 # Counters a crawl process knows; the item outcomes are counted by the writer.
@@ -103,10 +104,10 @@ def source_key(source: str, what: str) -> str:
 def shared_crawl_settings(settings: Settings, redis_url: str, *, dead_after: float | None = None) -> Settings:
     """Turn ``settings`` (crawler.run.crawl_settings) into those of a process of a shared crawl."""
     pipelines = dict(settings.getdict("ITEM_PIPELINES"))
-    for local_only in ("pipelines.store.StorePipeline", "pipelines.stages.stories.StoryPipeline",
-                       "pipelines.stages.classify.ClassifyPipeline"):
-        pipelines[local_only] = None  # the writer's work
-    pipelines["pipelines.stages.stream.StreamPipeline"] = 400
+    for path, order in pipelines.items():
+        if order is not None and order >= STORE_ORDER:
+            pipelines[path] = None  # the archive write and what follows it: the writer's work
+    pipelines["pipelines.stages.stream.StreamPipeline"] = STORE_ORDER
     extensions = dict(settings.getdict("EXTENSIONS"))
     extensions.update({"crawler.runlog.RunRecorder": None, "crawler.distributed.StreamRunRecorder": 0,
                        "crawler.distributed.CrawlCoordinator": 10})
