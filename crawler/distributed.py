@@ -341,8 +341,15 @@ class CrawlCoordinator:
         if not self.client.exists(source_key(self.source, "seeded")):
             self.take_over_seeding()
             return False
-        # The frontier first, then the states: a process marks itself busy before it pops.
+        # The frontier first, then what the others hold: a pop records the request in flight in the
+        # same step, so a request is always in the frontier or in some in-flight hash.
         if self.client.zcard(self.queue_key):
+            return False
+        # Any other process holding requests (even one that has not said it is busy yet: it pops, then
+        # says so) may still add to the frontier; a dead one's requests come back at requeue_dead.
+        others = [member.decode() for member in self.client.zrange(source_key(self.source, "alive"), 0, -1)]
+        others = [worker for worker in others if worker != self.worker]
+        if any(self.client.hlen(self.inflight_of(worker)) for worker in others):
             return False
         states = self.client.hgetall(source_key(self.source, "workers"))
         since = time.time() - self.dead_after

@@ -256,3 +256,32 @@ def test_schedule_with_redis_runs_crawls_that_join_the_shared_crawl(sample_serve
     crawl_log = next((tmp_path / "logs" / "moldova").glob("*.log")).read_text()
     assert f"Joining the shared crawl on {redis_url}" in crawl_log
     assert rows(db, "SELECT COUNT(*) FROM items WHERE source = 'moldova'") == [(4,)]
+
+
+def test_a_process_holding_a_request_keeps_the_crawl_open_and_its_death_puts_it_back(redis_url):
+    import redis
+    from scrapy.utils.test import get_crawler
+
+    from crawler.distributed import CrawlCoordinator, source_key
+
+    crawler = get_crawler(settings_dict={"PRESSWATCH_REDIS": redis_url, "PRESSWATCH_REDIS_DEAD_AFTER": 3})
+    coordinator = CrawlCoordinator(crawler)
+    coordinator.source = "moldova"
+    client = redis.Redis.from_url(redis_url)
+    client.set(source_key("moldova", "seeded"), "someone")
+    other = "crawl-2:4242:abcdef"
+    client.zadd(source_key("moldova", "alive"), {other: time.time()})
+    # It popped a request (recorded in flight) but had not said it was busy when this one looked.
+    client.hset(source_key("moldova", "workers"), other, "idle")
+    client.hset(coordinator.inflight_of(other), "token", b"-1\nthe pickled request")
+    assert coordinator.frontier_done() is False
+    # It stops sending heartbeats: dead. Its request goes back to the frontier, with its priority.
+    client.zadd(source_key("moldova", "alive"), {other: time.time() - 10})
+    assert coordinator.frontier_done() is False
+    assert client.zrange(coordinator.queue_key, 0, -1, withscores=True) == [(b"the pickled request", -1.0)]
+    assert client.exists(coordinator.inflight_of(other)) == 0
+    assert client.hget(source_key("moldova", "workers"), other) is None
+    client.delete(coordinator.queue_key)
+    assert coordinator.frontier_done() is True
+    client.close()
+    coordinator.client.close()
