@@ -43,6 +43,7 @@ from scrapy.exceptions import DontCloseSpider, ScrapyDeprecationWarning
 from scrapy.http import Request
 from scrapy.settings import Settings
 from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
 from twisted.internet.task import LoopingCall
 
 from crawler.known import ArchiveIndex, KnownPage
@@ -68,6 +69,7 @@ logger = logging.getLogger("presswatch.distributed")
 warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module="scrapy_redis")
 
 INFLIGHT = "presswatch_inflight"  # request.meta key: the request's token in its process's in-flight hash
+PARENT = "presswatch_parent"  # request.meta key until it is in the frontier: the page it came from
 DEAD_AFTER = 15.0  # seconds without a heartbeat before a crawl process counts as dead
 HEARTBEAT = 1.0
 STORE_ORDER = 400  # StorePipeline's place in ITEM_PIPELINES (crawler/settings.py): from it on, the writer's
@@ -119,7 +121,7 @@ def shared_crawl_settings(settings: Settings, redis_url: str, *, dead_after: flo
             "PRESSWATCH_ARCHIVE_INDEX": "crawler.distributed.SummaryIndex",
             "PRESSWATCH_REDIS_DEAD_AFTER": dead_after or DEAD_AFTER,
             "REDIS_URL": redis_url,
-            "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+            "SCHEDULER": "crawler.distributed.SharedScheduler",
             "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
             "SCHEDULER_PERSIST": True,  # the frontier outlives any one process
             "SCHEDULER_QUEUE_CLASS": "crawler.distributed.ReliablePriorityQueue",
@@ -132,6 +134,23 @@ def shared_crawl_settings(settings: Settings, redis_url: str, *, dead_after: flo
         priority="cmdline",
     )
     return settings
+
+
+class SharedScheduler(Scheduler):
+    """scrapy-redis's scheduler, telling the coordinator when a page's new request is in the frontier.
+
+    Scrapy hands a callback's output to up to CONCURRENT_ITEMS tasks through a queue: the
+    callback can be over while requests it yielded are not scheduled yet. The page stays in
+    flight until each of them is in Redis (or dropped as a duplicate)."""
+
+    def enqueue_request(self, request: Any) -> bool:
+        parent = request.meta.pop(PARENT, None)  # not stored with it: it is this process's
+        try:
+            return bool(super().enqueue_request(request))
+        finally:
+            coordinator: CrawlCoordinator | None = getattr(self.spider, "coordinator", None)
+            if parent and coordinator is not None:
+                coordinator.output_done(parent)
 
 
 class ReliablePriorityQueue(PriorityQueue):
@@ -309,7 +328,10 @@ class CrawlCoordinator:
             self._release_if_done(token)
 
     def item_done(self, item: Any, response: Any = None, **kwargs: Any) -> None:
-        token = _token(response)
+        self.output_done(_token(response))
+
+    def output_done(self, token: str | None) -> None:
+        """One output of the page ``token`` is safe in Redis (an item streamed, a request queued)."""
         if token and self.outstanding[token] > 0:
             self.outstanding[token] -= 1
             self._release_if_done(token)
@@ -412,8 +434,8 @@ class SharedCrawlMiddleware:
     def process_spider_output(self, response: Any, result: Iterable[Any]) -> Iterator[Any]:
         coordinator, token = self._coordinator(), _token(response)
         for output in result:
-            if coordinator is not None and ItemAdapter.is_item(output):
-                coordinator.output_started(token)
+            if coordinator is not None:
+                _track(coordinator, token, output)
             yield output
         if coordinator is not None:
             coordinator.output_ended(token)
@@ -422,11 +444,23 @@ class SharedCrawlMiddleware:
                                           result: AsyncIterator[Any]) -> AsyncIterator[Any]:
         coordinator, token = self._coordinator(), _token(response)
         async for output in result:
-            if coordinator is not None and ItemAdapter.is_item(output):
-                coordinator.output_started(token)
+            if coordinator is not None:
+                _track(coordinator, token, output)
             yield output
         if coordinator is not None:
             coordinator.output_ended(token)
+
+
+def _track(coordinator: CrawlCoordinator, token: str | None, output: Any) -> None:
+    """Count an output of page ``token`` as on its way to Redis: a request (until SharedScheduler
+    has queued it) or an item (until it is streamed)."""
+    if not token:
+        return
+    if isinstance(output, Request):
+        output.meta[PARENT] = token
+        coordinator.output_started(token)
+    elif ItemAdapter.is_item(output):
+        coordinator.output_started(token)
 
 
 class SummaryIndex(ArchiveIndex):
