@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint install clean bench system-packages chromium
+.PHONY: demo test lint install clean bench system-packages chromium redis-server
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,13 @@ chromium:
 	@test -x /usr/bin/chromium || { apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; } \
 		|| echo "chromium could not be installed (not root? offline?): the browser checks will be skipped"
 
-test: $(STAMP) system-packages lint chromium
+# The scale-out tests (tests/test_scale_out.py) start their own Redis (Debian's redis-server) on
+# 127.0.0.1; they skip only when it cannot be installed.
+redis-server:
+	@command -v redis-server >/dev/null || { apt-get install -y -qq redis-server || { apt-get update -qq && apt-get install -y -qq redis-server; }; } \
+		|| echo "redis-server could not be installed (not root? offline?): the scale-out tests will be skipped"
+
+test: $(STAMP) system-packages lint chromium redis-server
 	$(BIN)/pytest
 
 # The benchmarks of docs/performance.md (about an hour the first time); smoke run: bench/run --quick

@@ -59,6 +59,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.process import (
+    POLL_SECONDS,
     SHUTDOWN,
     TIMEOUT,
     crawl_log_path,
@@ -129,6 +130,8 @@ class SchedulerConfig:
     publish_every: timedelta = DEFAULT_PUBLISH_EVERY
     publish_limit: int = 50
     crawl_workers: int | None = None  # --workers of each crawl (None: the crawl's default)
+    redis_url: str | None = None  # crawls join this shared crawl; `presswatch store` writes (issue 20)
+    writer_wait: float = 120.0  # seconds a shared crawl's run may take to reach the archive via the writer
     crawl_command: Sequence[str] = field(default_factory=default_crawl_command)
     keep_logs: int = DEFAULT_KEEP_LOGS
     thresholds: health.Thresholds = health.DEFAULT_THRESHOLDS
@@ -355,6 +358,8 @@ class Scheduler:
             args += ["--mirror", config.mirror]
         if config.crawl_workers is not None:
             args += ["--workers", str(config.crawl_workers)]
+        if config.redis_url:
+            args += ["--redis", config.redis_url]
         return args
 
     def crawl(self, source_id: str) -> dict[str, Any] | None:
@@ -383,11 +388,30 @@ class Scheduler:
                                         stop_requested=self._stop_requested, kill_now=self._kill_now.is_set)
             if returncode != 0:
                 kill_group(child.pid)  # leftovers of a crashed crawl (extraction workers)
+            if config.redis_url:
+                self._wait_for_writer(source_id, child.pid, before)
             return self._finish(source_id, child, returncode, why, before, started, log_path)
         finally:
             with self._children_lock:
                 self._children.pop(source_id, None)
             prune_logs(log_path.parent, self.config.keep_logs)
+
+    def _wait_for_writer(self, source_id: str, pid: int, before: int) -> None:
+        """A shared crawl's run reaches the archive through the stream: wait (bounded) until the
+        writer (`presswatch store`) has recorded its end."""
+        deadline = time.monotonic() + self.config.writer_wait
+        while time.monotonic() < deadline and not self._stop_requested():
+            db = open_archive(self.config.db_path)
+            try:
+                row = db.execute("SELECT 1 FROM crawl_runs WHERE id > ? AND pid = ? AND source = ? "
+                                 "AND status != 'running'", [before, pid, source_id]).fetchone()
+            finally:
+                db.close()
+            if row is not None:
+                return
+            time.sleep(POLL_SECONDS * 5)
+        logger.warning("%s: the writer has not recorded the run of crawl pid %d (is `presswatch store` "
+                       "running?)", source_id, pid)
 
     def _finish(self, source_id: str, child: subprocess.Popen[bytes], returncode: int, why: str | None,
                 before: int, started: datetime, log_path: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ near-duplicates  near-duplicate matching at a million items (issue 9, 6): bench/
 fidelity         real pages (../shared/corpora) beside trafilatura and htmldate alone (issue 14)
 reliability      kill -9 trials, the 20 MB page, stalls from hostile pages (issue 21): bench/reliability.py
 documents        PDF text extraction against pdftotext (issue 17): bench/documents.py
+scale-out        two crawl processes + one writer over Redis; kill -9 trials (issue 20): bench/scale_out.py
 
 A measurement whose module is missing reports its figures as marked slots
 (value None): `measure(ctx) -> list[Figure]` in that module wires it in.
@@ -200,4 +201,5 @@ MEASUREMENTS: dict[str, Callable[[Context], list[Figure]]] = {
     "fidelity": _wired("fidelity", [_slot("fidelity.dates.dates_exact", "pages", 0, "fidelity")]),
     "reliability": _wired("reliability", [_slot("reliability.kill9_missing", "rows", 0, "reliability")]),
     "documents": _wired("documents", [_slot("documents.ratio_to_pdftotext", "x", 1, "documents")]),
+    "scale-out": _wired("scale_out", [_slot("scale_out.two_process_speedup", "x", 1.6, "scale_out")]),
 }

@@ -19,6 +19,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.misc import load_object
 from scrapy.utils.sitemap import Sitemap
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
@@ -118,8 +119,9 @@ class SourceSpider(scrapy.Spider):
 
     async def start(self):
         config = self.config
-        if not self.full and self.db_path:  # no archive (scrapy crawl without PRESSWATCH_DB): fetch all
-            self.known = ArchiveIndex(self.db_path)
+        known = None if self.full else self.archive_index()
+        if known is not None:  # no archive (scrapy crawl without PRESSWATCH_DB): fetch all
+            self.known = known
             # Stopping pagination early is only safe if the last crawl walked
             # the listings to their end: after a crash, walk them all again.
             self.resume = not self.known.last_run_completed(self.source_id, getattr(self, "run_id", None))
@@ -161,6 +163,15 @@ class SourceSpider(scrapy.Spider):
             return False
         self.requests_made += 1
         return True
+
+    def archive_index(self) -> ArchiveIndex | None:
+        """What the archive holds: the SQLite file, or (PRESSWATCH_ARCHIVE_INDEX, a shared crawl)
+        the summary its writer publishes; None without either."""
+        index_class = self.crawler.settings.get("PRESSWATCH_ARCHIVE_INDEX")
+        if index_class:
+            index: ArchiveIndex = load_object(index_class)(self.crawler.settings)
+            return index
+        return ArchiveIndex(self.db_path) if self.db_path else None
 
     # Discovery -----------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -26,6 +27,7 @@ from presswatch.cli.options import (
     mirror_option,
     open_or_empty,
     public_option,
+    redis_option,
     sources_option,
     topics_option,
     warn_unless_reachable,
@@ -49,11 +51,12 @@ from presswatch.cli.trying import add_source
 @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Override a Scrapy setting, e.g. --set DOWNLOAD_TIMEOUT=10 (repeatable).")
 @click.option("-v", "--verbose", is_flag=True, help="Show Scrapy's own log lines too.")
+@redis_option
 @config_errors
 def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, topics_path: Path,
           mirror: str | None, full: bool,
           workers: int | None, log_file: Path | None, timeout: float | None, overrides: tuple[str, ...],
-          verbose: bool) -> None:
+          verbose: bool, redis_url: str | None) -> None:
     """Crawl sources into the archive: all enabled ones, or those named.
 
     \b
@@ -61,6 +64,7 @@ def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, topics
         presswatch crawl                       # every enabled source
         presswatch crawl iom-press moldova     # just these two
         presswatch crawl --mirror http://127.0.0.1:8765   # the sample sites
+        presswatch crawl --redis redis://10.0.0.5:6379/0  # join a shared crawl (`presswatch store` writes)
     """
     from crawler.run import crawl_settings, run_crawl
     from presswatch.archive.runs import last_run_id
@@ -69,6 +73,11 @@ def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, topics
     selected = sources.select(source_ids)
     if not selected:
         raise click.ClickException(f"{sources_path}: no enabled source to crawl")
+    if redis_url:
+        crawl_shared(selected, redis_url, sources_path=sources_path, topics_path=topics_path, mirror=mirror,
+                     full=full, workers=workers, log_file=log_file, timeout=timeout, overrides=overrides,
+                     verbose=verbose)
+        return
     if mirror:
         warn_unless_reachable(mirror)
     db = open_archive(db_path)
@@ -78,21 +87,50 @@ def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, topics
                err=True)
     settings = crawl_settings(db=db_path, sources_path=sources_path, topics_path=topics_path, mirror=mirror,
                               full=full, workers=workers, log_file=log_file, timeout=timeout)
+    apply_overrides(settings, overrides)
+    not_started = run_crawl(selected, settings, verbose=verbose)
+    failed = print_crawl_summary(db_path, before, suggest_publish=True)
+    refuse_not_started(not_started, len(selected))
+    if failed and len(failed) == len(selected):
+        sys.exit(1)
+
+
+def refuse_not_started(not_started: list[str], selected: int) -> None:
+    """An invalid --set value, a config the crawl could not load...: never a silent exit 0."""
+    if not_started:
+        more = f" (and {len(not_started) - 1} more)" if len(not_started) > 1 else ""
+        raise click.ClickException(f"{len(not_started)} of {selected} crawler(s) did not start: "
+                                   f"{not_started[0]}{more}")
+
+
+def apply_overrides(settings: Any, overrides: tuple[str, ...]) -> None:
+    """Apply the --set NAME=VALUE options."""
     for override in overrides:
         name, equals, value = override.partition("=")
         if not equals or not name.isupper():
             raise click.BadParameter(f"{override!r} is not NAME=VALUE", param_hint="--set")
         check_setting_type(name, value, settings.get(name))
         settings.set(name, value, priority="cmdline")
-    not_started = run_crawl(selected, settings, verbose=verbose)
-    failed = print_crawl_summary(db_path, before, suggest_publish=True)
-    if not_started:
-        # An invalid --set value, a config the crawl could not load...: never a silent exit 0.
-        more = f" (and {len(not_started) - 1} more)" if len(not_started) > 1 else ""
-        raise click.ClickException(f"{len(not_started)} of {len(selected)} crawler(s) did not start: "
-                                   f"{not_started[0]}{more}")
-    if failed and len(failed) == len(selected):
-        sys.exit(1)
+
+
+def crawl_shared(selected: list[Any], redis_url: str, *, overrides: tuple[str, ...], verbose: bool,
+                 **options: Any) -> None:
+    """`crawl --redis`: this process joins the shared crawl; items go to the stream, not to --db."""
+    from crawler.distributed import shared_crawl_settings
+    from crawler.run import crawl_settings, run_crawl
+    from pipelines.stream import connect
+
+    try:
+        connect(redis_url).close()
+    except Exception as exc:
+        raise click.ClickException(f"cannot reach Redis at {redis_url}: {exc}") from None
+    click.echo(f"Joining the shared crawl on {redis_url} for {len(selected)} source(s): "
+               f"{', '.join(s.id for s in selected)}", err=True)
+    # No archive here (shared_crawl_settings empties PRESSWATCH_DB): the writer (`presswatch store`) has it.
+    settings = shared_crawl_settings(crawl_settings(db=Path("unused.db"), **options), redis_url)
+    apply_overrides(settings, overrides)
+    refuse_not_started(run_crawl(selected, settings, verbose=verbose), len(selected))
+    click.echo("Done: the frontier is empty and no crawl process is busy.", err=True)
 
 
 def check_setting_type(name: str, value: str, current: object) -> None:

@@ -16,6 +16,7 @@ from presswatch.cli.feeds import publish, reclassify, serve
 from presswatch.cli.notify import notify
 from presswatch.cli.query import browse, search, show, stats
 from presswatch.cli.schedule import schedule, status
+from presswatch.cli.store import store
 from presswatch.cli.stories import stories
 from presswatch.cli.topics import topics_group
 from presswatch.cli.trying import try_source
@@ -33,7 +34,7 @@ def main() -> None:
 
 
 for command in (crawl, sources_command, diff, sample_sites, demo, publish, serve, reclassify, search, show,
-                stats, browse, schedule, status, stories):
+                stats, browse, schedule, status, stories, store):
     main.add_command(command)
 main.add_command(notify)
 main.add_command(topics_group)

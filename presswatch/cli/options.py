@@ -53,7 +53,7 @@ def _existing_archive(_ctx: click.Context, _param: click.Parameter, value: Path)
 
 
 def existing_db_option(command: Callable) -> Callable:
-    """--db FILE that must exist: only `crawl`, `demo` and `schedule` create an archive, so a
+    """--db FILE that must exist: only `crawl`, `demo`, `schedule` and `store` create an archive, so a
     mistyped path is one line and exit 1, never a new empty archive (and emptied feeds)."""
     return click.option(
         "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_DB,
@@ -152,6 +152,15 @@ def warn_unless_reachable(mirror: str, timeout: float = 5) -> None:
     except OSError as exc:
         click.echo(f"Warning: --mirror {mirror}: nothing answers there ({exc.strerror or exc}): every page "
                    f"will fail. Start it first: {COMMAND} sample-sites --port {port}", err=True)
+
+
+def redis_option(command: Callable) -> Callable:
+    """--redis URL (env PRESSWATCH_REDIS): the Redis of a shared crawl (docs/scale-out.md)."""
+    return click.option(
+        "--redis", "redis_url", metavar="URL", default=None, envvar="PRESSWATCH_REDIS",
+        help="The Redis of the shared crawl, e.g. redis://10.0.0.5:6379/0 (env PRESSWATCH_REDIS; "
+             "docs/scale-out.md).",
+    )(command)
 
 
 def config_errors(command: Callable) -> Callable:

@@ -26,6 +26,7 @@ from presswatch.cli.options import (
     mirror_option,
     open_or_empty,
     public_option,
+    redis_option,
     sources_option,
     subscriptions_option,
     topics_option,
@@ -71,11 +72,12 @@ def _duration(ctx: click.Context, param: click.Parameter, value: Any) -> timedel
 @click.option("--crawl-command", envvar="PRESSWATCH_CRAWL_COMMAND", hidden=True,
               help="The command a crawl runs (default: this Python's `-m presswatch crawl`).")
 @subscriptions_option(None)
+@redis_option
 @config_errors
 def schedule(db_path: Path, sources_path: Path, public_dir: Path, topics_path: Path, no_publish: bool,
              base_url: str, mirror: str | None, max_crawls: int, crawl_timeout: float, grace: float,
              publish_every: timedelta, log_dir: Path, keep_logs: int, crawl_workers: int | None,
-             crawl_command: str | None, subscriptions_path: Path | None) -> None:
+             crawl_command: str | None, subscriptions_path: Path | None, redis_url: str | None) -> None:
     """Crawl every enabled source on its schedule, publish the feeds and watch each source's health.
 
     Runs in the foreground until SIGTERM or Ctrl-C (a second one stops running
@@ -91,13 +93,14 @@ def schedule(db_path: Path, sources_path: Path, public_dir: Path, topics_path: P
     Example:
         presswatch schedule --db data/presswatch.db --public public --log-dir logs
         presswatch schedule --mirror http://127.0.0.1:8765   # on the sample sites
+        presswatch schedule --redis redis://10.0.0.5:6379/0  # crawls join the shared crawl
     """
     options: dict[str, Any] = {"crawl_command": crawl_command} if crawl_command else {}
     config = scheduler.SchedulerConfig(
         db_path=db_path, sources_path=sources_path, topics_path=None if no_publish else topics_path,
         public_dir=public_dir, log_dir=log_dir, mirror=mirror, base_url=base_url, max_crawls=max_crawls,
         crawl_timeout=crawl_timeout, grace=grace, publish_every=publish_every, keep_logs=keep_logs,
-        crawl_workers=crawl_workers, subscriptions_path=subscriptions_path, **options,
+        crawl_workers=crawl_workers, subscriptions_path=subscriptions_path, redis_url=redis_url, **options,
     )
     runner = scheduler.Scheduler(config)  # ConfigError: one line, exit 1
     scheduler.setup_logging(log_dir)
