@@ -64,7 +64,7 @@ def crawl(source_ids: tuple[str, ...], db_path: Path, sources_path: Path, topics
         presswatch crawl                       # every enabled source
         presswatch crawl iom-press moldova     # just these two
         presswatch crawl --mirror http://127.0.0.1:8765   # the sample sites
-        presswatch crawl --redis redis://10.0.0.5:6379/0  # join a shared crawl (`presswatch store` writes)
+        presswatch crawl --redis redis://redis.example.org:6379/0  # join a shared crawl
     """
     from crawler.run import crawl_settings, run_crawl
     from presswatch.archive.runs import last_run_id

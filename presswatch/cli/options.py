@@ -158,7 +158,7 @@ def redis_option(command: Callable) -> Callable:
     """--redis URL (env PRESSWATCH_REDIS): the Redis of a shared crawl (docs/scale-out.md)."""
     return click.option(
         "--redis", "redis_url", metavar="URL", default=None, envvar="PRESSWATCH_REDIS",
-        help="The Redis of the shared crawl, e.g. redis://10.0.0.5:6379/0 (env PRESSWATCH_REDIS; "
+        help="The Redis of the shared crawl, e.g. redis://redis.example.org:6379/0 (env PRESSWATCH_REDIS; "
              "docs/scale-out.md).",
     )(command)
 

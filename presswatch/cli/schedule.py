@@ -93,7 +93,7 @@ def schedule(db_path: Path, sources_path: Path, public_dir: Path, topics_path: P
     Example:
         presswatch schedule --db data/presswatch.db --public public --log-dir logs
         presswatch schedule --mirror http://127.0.0.1:8765   # on the sample sites
-        presswatch schedule --redis redis://10.0.0.5:6379/0  # crawls join the shared crawl
+        presswatch schedule --redis redis://redis.example.org:6379/0  # crawls join the shared crawl
     """
     options: dict[str, Any] = {"crawl_command": crawl_command} if crawl_command else {}
     config = scheduler.SchedulerConfig(

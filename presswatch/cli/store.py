@@ -40,7 +40,7 @@ def store(redis_url: str | None, db_path: Path, sources_path: Path, topics_path:
 
     \b
     Examples:
-        presswatch store --redis redis://10.0.0.5:6379/0 --db data/presswatch.db
+        presswatch store --redis redis://redis.example.org:6379/0 --db data/presswatch.db
         presswatch store --redis redis://127.0.0.1:6379/0 --until-idle   # drain, then exit
     """
     from pipelines.stream import connect
