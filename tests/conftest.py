@@ -9,6 +9,7 @@ to it (copy it with `archive_copy` to change things).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -108,3 +109,24 @@ def archive_copy(crawled, tmp_path):
     source.close()
     shutil.copy(crawled.db_path, path)
     return path
+
+
+def run_stages(stages: list[object], item: object) -> object:
+    """``item`` through the item pipelines ``stages`` in order, each opened and closed as a crawl
+    would (async stages awaited), in this process: the chain a crawl runs, without a crawl."""
+
+    async def through_the_stages(item: object) -> object:
+        for stage in stages:
+            if hasattr(stage, "open_spider"):
+                stage.open_spider()
+        try:
+            for stage in stages:
+                result = stage.process_item(item)
+                item = await result if asyncio.iscoroutine(result) else result
+        finally:
+            for stage in stages:
+                if hasattr(stage, "close_spider"):
+                    stage.close_spider()
+        return item
+
+    return asyncio.run(through_the_stages(item))

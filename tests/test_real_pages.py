@@ -6,7 +6,6 @@ and every date form of SITES.md in each IOM site language.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -38,7 +37,7 @@ from pipelines.stages.store import StorePipeline
 from presswatch.archive.db import open_archive
 from presswatch.config.files import ConfigError
 from presswatch.config.sources import load_sources
-from tests.conftest import PAGES, SOURCES, make_crawler
+from tests.conftest import PAGES, SOURCES, make_crawler, run_stages
 
 FETCHED = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 # As bench/fidelity's sources: the dates corpus is mostly German, English and French.
@@ -199,26 +198,12 @@ def test_the_stages_archive_a_titleless_page_and_record_parse_errors(tmp_path):
     broken = FetchedPage(source="eca-news", url="https://eca.iom.int/news/broken", html="\x00\x01binary",
                          status=200, fetched=FETCHED, listing_title="Broken")
 
-    async def through_the_stages(item: object) -> object:
-        for stage in stages:
-            if hasattr(stage, "open_spider"):
-                stage.open_spider()
-        try:
-            for stage in stages:
-                result = stage.process_item(item)
-                item = await result if asyncio.iscoroutine(result) else result
-        finally:
-            for stage in stages:
-                if hasattr(stage, "close_spider"):
-                    stage.close_spider()
-        return item
-
-    article = asyncio.run(through_the_stages(titleless))
+    article = run_stages(stages, titleless)
     assert isinstance(article, Article) and article.outcome == "new"
     from scrapy.exceptions import DropItem
 
     with pytest.raises(DropItem):
-        asyncio.run(through_the_stages(broken))
+        run_stages(stages, broken)
     db = open_archive(db_path)
     rows = db.execute("SELECT url, title, title_source, published, date_source FROM items").fetchall()
     db.close()

@@ -3,7 +3,6 @@ the add-ons, the item pipelines on a saved page, and where they do not apply."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -23,7 +22,7 @@ from pipelines.stages.normalize import NormalizePipeline
 from pipelines.stages.store import StorePipeline
 from pipelines.stages.stories import StoryPipeline
 from presswatch.archive.db import open_archive
-from tests.conftest import ROOT, SOURCES, file_response, make_crawler
+from tests.conftest import ROOT, SOURCES, file_response, make_crawler, run_stages
 
 ECA_NEWS = "https://eca.iom.int/news/wdatip-around-region"
 
@@ -103,21 +102,7 @@ def test_the_item_pipelines_take_a_saved_page_into_the_archive(tmp_path):
                        fetched=datetime(2026, 11, 22, 8, 0, tzinfo=UTC),
                        last_modified="Tue, 03 Aug 2021 08:00:00 GMT", listing_url="https://eca.iom.int/news")
 
-    async def through_the_stages(item: object) -> object:
-        for stage in stages:
-            if hasattr(stage, "open_spider"):
-                stage.open_spider()
-        try:
-            for stage in stages:
-                result = stage.process_item(item)
-                item = await result if asyncio.iscoroutine(result) else result
-        finally:
-            for stage in stages:
-                if hasattr(stage, "close_spider"):
-                    stage.close_spider()
-        return item
-
-    article = asyncio.run(through_the_stages(page))
+    article = run_stages(stages, page)
     assert isinstance(article, Article)
     assert article.outcome == "new" and article.uid is not None and article.content_hash is not None
     assert crawler.stats.get_value("presswatch/items_new") == 1
