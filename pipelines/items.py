@@ -1,10 +1,11 @@
 """Typed items that flow from the spider through the pipelines.
 
 The spider yields a `FetchedPage` (what was downloaded, nothing interpreted).
-ExtractPipeline turns it into an `Article`; the later pipelines fill in and
-normalise its fields; StorePipeline writes it (all in pipelines/stages/). The
-documents an archived item links come as a `FetchedDocument` (or an
-`UnchangedDocument`, a 304) for DocumentPipeline. Plain dataclasses: the
+ExtractPipeline turns it into an `Article`, normalised and identified in the
+same worker step (pipelines/prepare.py); StorePipeline writes it and the later
+pipelines derive the rest (all in pipelines/stages/). The documents an archived
+item links come as a `FetchedDocument` (or an `UnchangedDocument`, a 304) for
+DocumentPipeline. Plain dataclasses: the
 pipelines know exactly which item they get.
 """
 
@@ -56,7 +57,7 @@ class Article:
     fetched: datetime
     summary: str = ""
     author: str | None = None
-    date_text: str | None = None  # the raw date string found, parsed by NormalizePipeline
+    date_text: str | None = None  # the raw date string found, parsed by normalisation
     date_origin: str | None = None  # selector | metadata | listing (dateline found later, from body)
     # Every date the page offers as (origin, text), most trusted first (pipelines/extract.py)
     date_candidates: list[tuple[str, str]] = field(default_factory=list)
@@ -71,7 +72,8 @@ class Article:
     listing_date: str | None = None
     # Where the title came from: trafilatura | selector | og:title | twitter:title | heading | listing | url
     title_source: str | None = None
-    # Filled by NormalizePipeline:
+    # Filled by normalisation (in ExtractPipeline's worker step, else NormalizePipeline):
+    normalized: bool = False
     canonical_url: str | None = None
     published: datetime | None = None
     date_source: str | None = None

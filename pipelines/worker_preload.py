@@ -23,9 +23,10 @@ from pipelines import (
     neardup,
     topics,  # noqa: F401  (topic scoring in the workers: pydantic and the topics.toml model)
 )
-from pipelines.extract import ExtractionRules, extract_fields
-from pipelines.items import Article
-from pipelines.normalize.article import NormalizationRules, normalize_article
+from pipelines.extract import ExtractionRules
+from pipelines.items import FetchedPage
+from pipelines.normalize.article import NormalizationRules
+from pipelines.prepare import prepare_article
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +47,10 @@ _SAMPLE_HTML = f"""<!DOCTYPE html><html lang="en"><head><title>Warm-up | IOM</ti
 
 def warm_up() -> None:
     """Extract, normalise and fingerprint the sample page once, building every lazy table."""
-    fields = extract_fields(_SAMPLE_HTML, _SAMPLE_URL, ExtractionRules())
-    article = Article(source="warm-up", url=_SAMPLE_URL, title=fields.title, body=fields.body,
-                      fetched=datetime.now(UTC), date_text=fields.date_text,
-                      date_origin=fields.date_origin, declared_language=fields.declared_language)
-    normalize_article(article, NormalizationRules(("en",), ("en",), "UTC"))
-    neardup.fingerprint(article.body, frozenset())
+    page = FetchedPage(source="warm-up", url=_SAMPLE_URL, html=_SAMPLE_HTML, status=200,
+                       fetched=datetime.now(UTC))
+    article = prepare_article(page, ExtractionRules(), NormalizationRules(("en",), ("en",), "UTC")).article
+    neardup.fingerprint(article.body if article else "", frozenset())
 
 
 try:

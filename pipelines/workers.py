@@ -46,7 +46,7 @@ class TooSlow(Exception):
     """A step overran its wall-clock limit; its worker was killed and replaced."""
 
 
-def die_with_parent() -> None:
+def die_with_parent(expected_parent: int | None = None) -> None:
     """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG).
 
     Called in the forkserver (its parent: the crawl) and in each worker (parent: the
@@ -54,8 +54,10 @@ def die_with_parent() -> None:
     with it instead of leaving ~400 MB of orphans. Elsewhere than Linux: nothing.
     (Linux sends it when the parent's *thread* that forked ends: the crawl uses the pool from
     its event loop's thread, which lives as long as the crawl.)
+    ``expected_parent``: the pid the parent had; a parent that died before this call (so that
+    ``os.getppid()`` is already init's) is then noticed too.
     """
-    parent = os.getppid()
+    parent = expected_parent or os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
@@ -80,6 +82,10 @@ def acquire(size: int, step_seconds: float = DEFAULT_STEP_SECONDS) -> None:
         _size = size
 
 
+POOL_PARENT_ENV = "PRESSWATCH_POOL_PARENT"  # the crawl's pid, for the forkserver it starts
+forkserver_pid: int | None = None  # set in the forkserver (pipelines/forkserver_start.py), for its workers
+
+
 def _new_pool(size: int) -> ProcessPoolExecutor:
     # forkserver: workers fork from a clean process, not from one running a
     # reactor with threads (fork would copy their locks mid-use).
@@ -87,11 +93,12 @@ def _new_pool(size: int) -> ProcessPoolExecutor:
     # The forkserver imports and warms up what every worker needs (shared copy-on-write);
     # pipelines.forkserver_start first, so that it dies with the crawl.
     context.set_forkserver_preload(["pipelines.forkserver_start", "pipelines.worker_preload"])
+    os.environ[POOL_PARENT_ENV] = str(os.getpid())  # the forkserver inherits it when it starts
     return ProcessPoolExecutor(max_workers=size, mp_context=context, initializer=_start_worker)
 
 
 def _start_worker() -> None:
-    die_with_parent()
+    die_with_parent(forkserver_pid)
     _yield_to_the_crawler()
 
 

@@ -165,7 +165,7 @@ def test_a_page_that_overruns_its_worker_step_is_too_slow(tmp_path):
         elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-3000:]
     assert problems(db_path)[f"{HOSTILE}/slow-to-extract"] == [
-        ("too_slow", "extraction took over 8 s of extract_fields: stopped")]
+        ("too_slow", "extraction took over 8 s of prepare_article: stopped")]
     # The workers were replaced: every other page of both sources was archived.
     assert rows(db_path, "SELECT source, status, items_new FROM crawl_runs ORDER BY source") == [
         ("hostile", "ok", 7), ("moldova", "ok", 4)]

@@ -1,5 +1,6 @@
 """NormalizePipeline: Article -> normalised and identified Article, in the worker pool
-(dateparser and the country matcher cost CPU)."""
+(dateparser and the country matcher cost CPU), for Articles ExtractPipeline's worker
+step has not normalised already (it does both in one step: pipelines/prepare.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from presswatch.archive.outcomes import Problem
 
 
 class NormalizePipeline:
-    """Normalises each Article with its source's rules."""
+    """Normalises each Article not normalised yet, with its source's rules."""
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
@@ -28,11 +29,13 @@ class NormalizePipeline:
         return cls(crawler)
 
     async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, Article):
+        if not isinstance(item, Article) or item.normalized:
             return item
         rules = normalization_rules(self.sources.get(item.source))
         try:
-            return await workers.run(normalized_and_identified, item, rules)
+            item = await workers.run(normalized_and_identified, item, rules)
         except workers.TooSlow as exc:  # e.g. a date string of 400 KB: its worker was replaced
             report_problem(self.crawler, item.url, Problem.TOO_SLOW, f"normalisation {exc}")
             raise DropItem(f"normalisation too slow on {item.url}") from None
+        item.normalized = True
+        return item
