@@ -9,7 +9,7 @@ return and looks candidates up in the archive, and the worker pool can run them.
   out; each paragraph is identified by `paragraph_hash` of its normalised words.
 - The remaining words (case-folded, without diacritics or punctuation) form
   overlapping shingles of `SHINGLE_WORDS` words.
-- datasketch's MinHash (`NUM_PERM` permutations, fixed seed: signatures stay
+- datasketch's MinHash scheme "affine32" (`NUM_PERM` permutations, fixed seed: signatures stay
   comparable across processes and runs) summarises the shingle set; the share
   of equal values in two signatures estimates the Jaccard similarity of the sets.
 - The signature is cut into `BANDS` bands of `ROWS` values; each band hashes to
@@ -69,11 +69,31 @@ def paragraph_hash(paragraph_words: Iterable[str]) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-@lru_cache(maxsize=8)
-def _permutations(num_perm: int, seed: int):
-    from datasketch import MinHash  # imported on first use: datasketch loads scipy (~0.5 s)
+# datasketch's "affine32" MinHash scheme (datasketch >= 2.0), computed here with numpy alone:
+# `import datasketch` imports scipy (its LSH classes need scipy.integrate), ~50 MB of memory in
+# every process that fingerprints, for nothing MinHash uses. tests/test_neardup.py checks that
+# `minhash` gives datasketch's `MinHash(..., scheme="affine32")` values exactly.
+_MAX_HASH32 = np.uint32(0xFFFFFFFF)
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 
-    return MinHash(num_perm=num_perm, seed=seed).permutations
+
+@lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The affine permutations (a odd, b) h -> a * h + b mod 2^32, drawn as datasketch draws them."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (a bijection), datasketch's pre-mix of each input hash."""
+    shift1, multiplier1, shift2, multiplier2, shift3 = _FMIX32
+    values = values ^ (values >> shift1)
+    values = values * multiplier1
+    values = values ^ (values >> shift2)
+    values = values * multiplier2
+    return values ^ (values >> shift3)
 
 
 def shingles(word_list: list[str], size: int = SHINGLE_WORDS) -> set[bytes]:
@@ -84,13 +104,15 @@ def shingles(word_list: list[str], size: int = SHINGLE_WORDS) -> set[bytes]:
 
 
 def minhash(shingle_set: Iterable[bytes], num_perm: int = NUM_PERM, seed: int = SEED) -> np.ndarray:
-    """The MinHash signature (uint32 values) of a shingle set."""
-    from datasketch import MinHash
-
-    sketch = MinHash(num_perm=num_perm, seed=seed, permutations=_permutations(num_perm, seed),
-                     scheme="affine32")
-    sketch.update_batch(list(shingle_set))
-    return sketch.hashvalues.astype(np.uint32)
+    """The MinHash signature (uint32 values) of a shingle set: datasketch's affine32 MinHash
+    (each shingle's SHA-1, its first 4 bytes little-endian, pre-mixed, then permuted; the minimum
+    per permutation; all 2^32 - 1 for an empty set)."""
+    a, b = _permutations(num_perm, seed)
+    hashed = [int.from_bytes(hashlib.sha1(shingle).digest()[:4], "little") for shingle in shingle_set]
+    if not hashed:
+        return np.full(num_perm, _MAX_HASH32, dtype=np.uint32)
+    mixed = _fmix32(np.array(hashed, dtype=np.uint32).reshape(-1, 1))
+    return (mixed * a + b).min(axis=0).astype(np.uint32)
 
 
 def band_hashes(signature: np.ndarray, bands: int = BANDS, rows: int = ROWS) -> list[int]:
@@ -133,6 +155,8 @@ class Fingerprint:
     words: int  # words shingled
     signature: bytes | None  # NUM_PERM little-endian uint32 values; None: too short to judge
     bands: tuple[int, ...]  # BANDS hashes of the signature (empty without one)
+    # `paragraph_hashes(body)`: the paragraphs without words too (None: not known, compute it again)
+    every_paragraph: tuple[int, ...] | None = None
 
 
 def paragraph_hashes(body: str | None) -> tuple[int, ...]:
@@ -154,20 +178,22 @@ def fingerprint(
     Pure and picklable both ways: `pipelines/stories.py` runs it in the worker pool.
     """
     hashes: list[int] = []
+    every: list[int] = []  # what `paragraph_hashes` gives, so that the story index need not hash again
     kept: list[str] = []
     excluded: set[int] = set()
     for paragraph in paragraphs(body):
         paragraph_words = words(paragraph)
+        digest = paragraph_hash(paragraph_words)
+        every.append(digest)
         if not paragraph_words:
             continue
-        digest = paragraph_hash(paragraph_words)
         hashes.append(digest)
         if digest in boilerplate:
             excluded.add(digest)
         else:
             kept.extend(paragraph_words)
     if len(kept) < min_words:
-        return Fingerprint(tuple(hashes), frozenset(excluded), len(kept), None, ())
+        return Fingerprint(tuple(hashes), frozenset(excluded), len(kept), None, (), tuple(every))
     signature = minhash(shingles(kept, size), num_perm)
     return Fingerprint(tuple(hashes), frozenset(excluded), len(kept), to_blob(signature),
-                       tuple(band_hashes(signature, bands, rows)))
+                       tuple(band_hashes(signature, bands, rows)), tuple(every))

@@ -197,7 +197,10 @@ class StoryIndex:
         item = self.item(item_id)
         if item is None:
             return outcome
-        hashes = neardup.paragraph_hashes(item["body"])
+        if fingerprint is not None and fingerprint.every_paragraph is not None and body == item["body"]:
+            hashes = fingerprint.every_paragraph  # the worker hashed this very body
+        else:
+            hashes = neardup.paragraph_hashes(item["body"])
         crossing = self._count(item["source"], item_id, self._new_paragraphs(item_id, hashes))
         if crossing and item["source"] in self._boilerplate_hints:
             self._boilerplate_hints[item["source"]].update(digest for digest, _earlier in crossing)
@@ -241,10 +244,16 @@ class StoryIndex:
         """Count ``item_id`` in each paragraph's items; the paragraphs that reached the boilerplate bar
         now, with the items counted before."""
         crossing: list[tuple[int, list[int]]] = []
-        for digest in sorted(hashes):
-            row = self.db.execute(
-                "SELECT items, item_ids FROM source_paragraphs WHERE source = ? AND hash = ?",
-                [source, digest]).fetchone()
+        ordered = sorted(hashes)
+        counted: dict[int, tuple[int, str | None]] = {}  # hash -> (items, item_ids) as stored
+        for chunk in chunks(ordered):  # one read for all the paragraphs, one write
+            marks = ",".join("?" for _ in chunk)
+            counted.update((digest, (items, item_ids)) for digest, items, item_ids in self.db.execute(
+                f"SELECT hash, items, item_ids FROM source_paragraphs WHERE source = ? AND hash IN ({marks})",
+                [source, *chunk]))
+        writes: list[tuple[str, int, int, str | None]] = []
+        for digest in ordered:
+            row = counted.get(digest)
             earlier: list[int] | None  # the items counted so far; None once it is boilerplate
             if row is None:
                 items, earlier = 0, []
@@ -258,10 +267,10 @@ class StoryIndex:
                 earlier = None
             elif earlier is not None:
                 earlier.append(item_id)
-            self.db.execute(
-                "INSERT OR REPLACE INTO source_paragraphs (source, hash, items, item_ids) "
-                "VALUES (?, ?, ?, ?)",
-                [source, digest, items, json.dumps(earlier) if earlier is not None else None])
+            writes.append((source, digest, items, json.dumps(earlier) if earlier is not None else None))
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO source_paragraphs (source, hash, items, item_ids) VALUES (?, ?, ?, ?)",
+            writes)
         return crossing
 
     def _store(self, item_id: int, fingerprint: neardup.Fingerprint) -> set[int]:
@@ -292,10 +301,13 @@ class StoryIndex:
     def match(self, item_id: int, fingerprint: neardup.Fingerprint) -> list[tuple[int, float]]:
         """The archived items at least ``threshold`` similar to ``fingerprint``: candidates sharing
         a band, verified with their stored signatures. Most similar first."""
+        # One statement for all the bands (each part a lookup of the (band, hash) index).
         candidates: set[int] = set()
-        for band, value in enumerate(fingerprint.bands):
+        if fingerprint.bands:
             candidates.update(row[0] for row in self.db.execute(
-                "SELECT item_id FROM lsh_bands WHERE band = ? AND hash = ?", [band, value]))
+                " UNION ALL ".join(["SELECT item_id FROM lsh_bands WHERE band = ? AND hash = ?"]
+                                   * len(fingerprint.bands)),
+                [number for pair in enumerate(fingerprint.bands) for number in pair]))
         candidates.discard(item_id)
         if not candidates or fingerprint.signature is None:
             return []
