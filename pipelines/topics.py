@@ -45,6 +45,7 @@ __all__ = ["fold"]  # re-exported: the matcher's folding, as tests and tools imp
 FINGERPRINT_KEY = "topics_fingerprint"
 
 _TOKEN = re.compile(r"\w+\*?")
+_WORD = re.compile(r"\w+")
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 # A first paragraph shorter than this (a dateline, a one-line standfirst) takes the next one
 # into the lead too.
@@ -152,6 +153,8 @@ class _Compiled:
     context: frozenset[str]  # the groups of context terms (they count only next to another term)
     negative: re.Pattern[str] | None
     exclude: re.Pattern[str] | None
+    tokens: list[tuple[str, list[str]]] = field(default_factory=list)  # (group, its term's tokens), in order
+    negative_tokens: list[tuple[str, list[str]]] = field(default_factory=list)  # the negative phrases' too
     seen: dict[str, str] = field(default_factory=dict)  # matched text -> its group (memo)
 
     def group_of(self, matched: str) -> str:
@@ -189,6 +192,7 @@ def _compile_topic(topic: Topic, language: str | None) -> _Compiled:
     groups: dict[str, tuple[str, float]] = {}
     supporting: set[str] = set()  # the groups of context terms
     each = []
+    tokens = []
     # Longest first: the alternation then prefers the most specific phrase.
     ordered = sorted(weights, key=lambda p: (-len(p), p))
     for number, pattern in enumerate(ordered):
@@ -196,12 +200,19 @@ def _compile_topic(topic: Topic, language: str | None) -> _Compiled:
         if pattern in context:
             supporting.add(f"t{number}")
         each.append((re.compile(pattern), f"t{number}"))
+        tokens.append((f"t{number}", _TOKEN.findall(fold(weights[pattern][0]))))
     terms = re.compile(r"(?<!\w)(?:" + "|".join(ordered) + r")(?!\w)") if ordered else None
     negative = _merged(rule.negative, language)
     exclude = _merged(rule.exclude, language)
     return _Compiled(terms, each, groups, frozenset(supporting),
                      compile_keywords(negative) if negative else None,
-                     compile_keywords(exclude) if exclude else None)
+                     compile_keywords(exclude) if exclude else None, tokens, _alternation_tokens(negative))
+
+
+def _alternation_tokens(keywords: list[str]) -> list[tuple[str, list[str]]]:
+    """("", tokens) of each alternative of `compile_keywords(keywords)`, in its order."""
+    tokens = {keyword_pattern(keyword): _TOKEN.findall(fold(keyword)) for keyword in keywords}
+    return [("", tokens[pattern]) for pattern in sorted(tokens, key=lambda p: (-len(p), p))]
 
 
 def _term_points(places: list[float], weight: float, scoring: Scoring) -> float:
@@ -224,6 +235,74 @@ def _filtered_out(topic: Topic, item: dict[str, Any], countries: list[str]) -> s
         return f"filtered out: names none of rule.countries ({', '.join(rule.countries)})"
     return None
 
+# One term as the word index holds it: (its key: a topic's position in the file for its terms, -1 -
+# that position for its negative phrases; the term's place in that alternation; its other tokens as
+# (text, is a ``word*`` stem); its group).
+_Entry = tuple[int, int, tuple[tuple[str, bool], ...], str]
+_Match = tuple[str, int, int]  # (group, first word, last word) of one occurrence in a section
+
+
+class _TermIndex:
+    r"""Every term of every topic (for items of one language) by its first word.
+
+    A term's pattern (`keyword_pattern` inside ``(?<!\w)(?:...)(?!\w)``) matches exactly a run of
+    consecutive words of the folded text: each token the whole word, a ``word*`` token the word's
+    beginning. So one walk over an item's words finds what every topic's alternation would find,
+    with the same choice where terms overlap (its first alternative that matches, then on after the
+    match), instead of one regular-expression scan per topic and section (a few ms an item).
+    Negative phrases are alternations of the same kind, held under their own keys.
+    """
+
+    def __init__(self) -> None:
+        self.exact: dict[str, list[_Entry]] = {}
+        self.stems: dict[int, dict[str, list[_Entry]]] = {}  # stem length -> stem -> entries
+        self._candidates: dict[str, list[_Entry]] = {}  # word -> its entries (memo)
+
+    def add(self, key: int, order: int, tokens: list[str], group: str) -> None:
+        first, *rest = [(token.removesuffix("*"), token.endswith("*")) for token in tokens]
+        entry = (key, order, tuple(rest), group)
+        if first[1]:
+            self.stems.setdefault(len(first[0]), {}).setdefault(first[0], []).append(entry)
+        else:
+            self.exact.setdefault(first[0], []).append(entry)
+
+    def candidates(self, word: str) -> list[_Entry]:
+        """The terms whose first token ``word`` satisfies, by key, then alternation order."""
+        found = list(self.exact.get(word, ()))
+        for length, stems in self.stems.items():
+            if len(word) >= length and (entries := stems.get(word[:length])):
+                found.extend(entries)
+        found.sort(key=lambda entry: (entry[0], entry[1]))
+        if len(self._candidates) > 100_000:  # a bound on the memo, not expected to be reached
+            self._candidates.clear()
+        self._candidates[word] = found
+        return found
+
+    def scan(self, text: str) -> dict[int, list[_Match]]:
+        """Key -> the occurrences of its alternation in ``text``, in order, as its regular expression
+        finds them (non-overlapping, leftmost, the first alternative that matches)."""
+        words = _WORD.findall(text)
+        matches: dict[int, list[_Match]] = {}
+        resume: dict[int, int] = {}  # key -> the word its alternation scans on from
+        count = len(words)
+        memo = self._candidates
+        for position, word in enumerate(words):
+            entries = memo.get(word)
+            if entries is None:
+                entries = self.candidates(word)
+            for key, _order, rest, group in entries:
+                if resume.get(key, 0) > position:
+                    continue
+                last = position + len(rest)
+                if rest and (last >= count or not all(
+                        (following.startswith(token) if stem else following == token)
+                        for following, (token, stem) in zip(words[position + 1:last + 1], rest,
+                                                            strict=True))):
+                    continue
+                matches.setdefault(key, []).append((group, position, last))
+                resume[key] = last + 1
+        return matches
+
 
 class Classifier:
     """The topics of one topics.toml, compiled once; `score`, `scores_for` and `topics_for` are pure."""
@@ -231,6 +310,7 @@ class Classifier:
     def __init__(self, topics: TopicSet):
         self.topics = topics
         self._compiled: dict[tuple[str, str | None], _Compiled] = {}
+        self._indexes: dict[str | None, tuple[_TermIndex, frozenset[int]]] = {}
 
     @property
     def query_topics(self) -> list[Topic]:
@@ -243,6 +323,31 @@ class Classifier:
             compiled = self._compiled[key] = _compile_topic(topic, language)
         return compiled
 
+    def _index(self, language: str | None) -> tuple[_TermIndex, frozenset[int]]:
+        """The word index of every keyword topic's terms for ``language``, and the positions of the
+        topics it holds (a topic with a term of no word at all is left to its regular expression)."""
+        found = self._indexes.get(language)
+        if found is None:
+            index, held = _TermIndex(), set()
+            for position, topic in enumerate(self.topics):
+                if topic.is_query:
+                    continue
+                compiled = self._patterns(topic, language)
+                if all(tokens for _group, tokens in compiled.tokens + compiled.negative_tokens):
+                    for order, (group, tokens) in enumerate(compiled.tokens):
+                        index.add(position, order, tokens, group)
+                    for order, (group, tokens) in enumerate(compiled.negative_tokens):
+                        index.add(-1 - position, order, tokens, group)
+                    held.add(position)
+            found = self._indexes[language] = (index, frozenset(held))
+        return found
+
+    def _occurrences(self, sections: dict[str, str], language: str | None
+                     ) -> tuple[dict[str, dict[int, list[_Match]]], frozenset[int]]:
+        """Section -> topic position -> its terms' occurrences, for the topics the index holds."""
+        index, held = self._index(language)
+        return {section: index.scan(sections[section]) for section in SECTIONS}, held
+
     def score(self, item: dict[str, Any], query_hits: frozenset[str] | set[str] = frozenset(), *,
               detail: bool = True) -> list[TopicScore]:
         """Every topic's decision on an items row (in file order). ``query_hits``: the query topics
@@ -250,7 +355,9 @@ class Classifier:
         ``detail=False``: topics whose filters leave the item out are not scored (faster)."""
         sections = item_sections(item)
         countries = item_countries(item)
-        return [self._decide(topic, item, sections, countries, query_hits, detail) for topic in self.topics]
+        found = self._occurrences(sections, item.get("language"))
+        return [self._decide(topic, item, sections, countries, query_hits, detail, found, position)
+                for position, topic in enumerate(self.topics)]
 
     def scores_for(self, item: dict[str, Any], query_hits: frozenset[str] | set[str] = frozenset()
                    ) -> dict[str, float]:
@@ -267,10 +374,15 @@ class Classifier:
                 query_hits: frozenset[str] | set[str] = frozenset()) -> TopicScore:
         """One topic's decision on the item, with the terms that made it."""
         topic = self.topics.get(topic_id)
-        return self._decide(topic, item, item_sections(item), item_countries(item), query_hits, True)
+        sections = item_sections(item)
+        position = next(number for number, other in enumerate(self.topics) if other.id == topic.id)
+        return self._decide(topic, item, sections, item_countries(item), query_hits, True,
+                            self._occurrences(sections, item.get("language")), position)
 
     def _decide(self, topic: Topic, item: dict[str, Any], sections: dict[str, str], countries: list[str],
-                query_hits: frozenset[str] | set[str], detail: bool) -> TopicScore:
+                query_hits: frozenset[str] | set[str], detail: bool,
+                found: tuple[dict[str, dict[int, list[_Match]]], frozenset[int]] | None = None,
+                position: int = -1) -> TopicScore:
         threshold = topic.scoring.threshold
         refusal = _filtered_out(topic, item, countries)
         if refusal is None and item.get("kind") == "page" and not topic.takes_pages:
@@ -284,7 +396,11 @@ class Classifier:
             reason = "the saved search matches" if matched else "the saved search does not match"
         else:
             compiled = self._patterns(topic, item.get("language"))
-            hits = tuple(self._hits(topic, compiled, sections))
+            occurrences = None
+            if found is not None and position in found[1]:
+                occurrences = {section: (found[0][section].get(position, []),
+                                         found[0][section].get(-1 - position, [])) for section in SECTIONS}
+            hits = tuple(self._hits(topic, compiled, sections, occurrences))
             score = round(sum(hit.points for hit in hits), 2)
             relation = ">=" if score >= threshold else "<"
             reason = f"score {score:g} {relation} threshold {threshold:g}"
@@ -307,7 +423,11 @@ class Classifier:
         return None
 
     @staticmethod
-    def _hits(topic: Topic, compiled: _Compiled, sections: dict[str, str]) -> Iterator[TermHit]:
+    def _hits(topic: Topic, compiled: _Compiled, sections: dict[str, str],
+              occurrences: dict[str, tuple[list[_Match], list[_Match]]] | None = None
+              ) -> Iterator[TermHit]:
+        """The topic's terms found in the sections: ``occurrences`` (section -> its terms' and its
+        negative phrases' occurrences, from the word index) when given, else its own scans."""
         if compiled.terms is None:
             return
         scoring = topic.scoring
@@ -318,14 +438,18 @@ class Classifier:
             text = sections[section]
             if not text:
                 continue
-            spans: list[tuple[int, int]] | None = None  # the negative phrases' (found only when needed)
-            for found in compiled.terms.finditer(text):
-                group = compiled.group_of(found.group())
-                start, end = found.span()
-                if spans is None:
-                    spans = ([phrase.span() for phrase in compiled.negative.finditer(text)]
-                             if compiled.negative is not None else [])
-                if any(start < stop and begin < end for begin, stop in spans):
+            if occurrences is not None:
+                # Word positions: both are runs of whole words, so they overlap as their words do.
+                matches, spans = occurrences[section]
+                found = ((group, first, last + 1) for group, first, last in matches)
+                negative = [(first, last + 1) for _group, first, last in spans]
+            else:
+                found = ((compiled.group_of(match.group()), *match.span())
+                         for match in compiled.terms.finditer(text))
+                negative = ([phrase.span() for phrase in compiled.negative.finditer(text)]
+                            if compiled.negative is not None else [])
+            for group, start, end in found:
+                if any(start < stop and begin < end for begin, stop in negative):
                     negated[group] = negated.get(group, 0) + 1
                     places.setdefault(group, [])
                 else:

@@ -305,3 +305,62 @@ def test_scoring_mistakes_are_one_line_naming_line_topic_and_field(tmp_path, bod
     message = str(caught.value)
     assert "\n" not in message
     assert message.replace(str(path), "topics.toml").startswith(expected), message
+
+
+def _decisions_by_regex(classifier: Classifier, item: dict) -> list:
+    """Every topic's decision with each topic's own regular expressions (no word index)."""
+    from pipelines.topics import item_countries, item_sections
+
+    sections = item_sections(item)
+    return [classifier._decide(topic, item, sections, item_countries(item), frozenset(), True)
+            for topic in classifier.topics]
+
+
+WORD_INDEX_TOPICS = """\
+[[topic]]
+id = "overlaps"
+title = "Overlapping terms"
+[topic.rule.keywords]
+en = ["migrant", "migrant work*", "migrant workers rights", "work*", "covid-19", "covid 19 cases", "state*-of the art"]
+[topic.rule.negative]
+en = ["not migrant*", "work* in progress"]
+
+[[topic]]
+id = "stems"
+title = "Stems only"
+[topic.rule.keywords]
+en = ["remit*", "remittance*", "money sent home", "send* money"]
+fr = ["transfert* de fonds", "envoi* d'argent"]
+[topic.rule.context]
+en = ["home"]
+"""
+
+WORD_INDEX_TEXTS = [
+    "Migrant workers rights: migrant workers' rights, migrant work, migrants, a migrant-worker.",
+    "Not migrants, but not migrant workers rights either; work in progress, works-in-progress.",
+    "COVID-19 and covid19 19 and covid--19; state-of the art, states of the art, state of-the art.",
+    "Remittances: money sent home, money\n\nsent home, sending money, remit, remitted money home.",
+    "Transferts de fonds et envoi d'argent, envois d’argent, transfert de fonds.",
+    "",
+    "migrant",
+]
+
+
+def test_the_word_index_finds_what_each_topics_regular_expressions_find(tmp_path):
+    """Scoring walks an item's words once for all topics (pipelines/topics.py `_TermIndex`): every
+    decision and every term hit must be what each topic's own alternation gives, on tricky
+    overlaps, stems, punctuation and languages, and on the editors' labelled texts."""
+    path = tmp_path / "topics.toml"
+    path.write_text(WORD_INDEX_TOPICS, encoding="utf-8")
+    items = [{"title": text[:40], "summary": "", "body": text, "language": language}
+             for text in WORD_INDEX_TEXTS for language in ("en", "fr", None)]
+    classifiers = [Classifier(load_topics(path)), Classifier(load_topics(ROOT / "topics.toml"))]
+    if LABELLED.exists():
+        items += read_labelled(LABELLED)
+    compared = 0
+    for classifier in classifiers:
+        for item in items:
+            indexed = classifier.score(item, frozenset(), detail=True)
+            assert indexed == _decisions_by_regex(classifier, item), item.get("title")
+            compared += sum(1 for decision in indexed if decision.hits)
+    assert compared > 40  # the comparison saw hits, not only empty decisions
