@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from datetime import timezone as FixedOffset  # `timezone` is a parameter name below
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -109,8 +110,19 @@ def _in_range(value: datetime) -> datetime | None:
 
 
 def _dateparser(text: str, languages: list[str], settings: dict[str, object]) -> datetime | None:
+    # A newsroom prints the same few dates on hundreds of pages, and with only the absolute
+    # parsers (no "yesterday") the answer depends on nothing else: asked once per process.
+    return _dateparser_once(text, tuple(languages), tuple(sorted(
+        (name, tuple(value) if isinstance(value, list) else value) for name, value in settings.items())))
+
+
+@lru_cache(maxsize=4096)
+def _dateparser_once(text: str, languages: tuple[str, ...],
+                     settings: tuple[tuple[str, object], ...]) -> datetime | None:
     try:
-        return dateparser.parse(text, languages=languages, settings=settings)
+        return dateparser.parse(text, languages=list(languages),
+                                settings={name: list(value) if isinstance(value, tuple) else value
+                                          for name, value in settings})
     except SettingValidationError:  # our bug, not the page's: let it surface
         raise
     except (ValueError, OverflowError, TypeError):  # odd input deep in dateparser
