@@ -82,6 +82,11 @@ class Article:
     # Filled by DedupePipeline:
     uid: str | None = None
     content_hash: str | None = None
+    # Computed in the same worker step when asked (pipelines/prepare.py `derive`), checked where used:
+    # the near-duplicate fingerprint (a neardup.Fingerprint) for StoryPipeline, and the topic scores
+    # without saved searches as (topics fingerprint, classified view of the record, scores).
+    fingerprint: Any = field(default=None, repr=False)
+    topic_scores: tuple[str, tuple[Any, ...], dict[str, float]] | None = field(default=None, repr=False)
     # (problem, detail) pairs found on the way, reported with the page's URL
     problems: list[tuple[str, str]] = field(default_factory=list)
     # Set by StorePipeline: new | updated | unchanged | duplicate

@@ -12,14 +12,32 @@ comes back as data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from pipelines import neardup
 from pipelines.dedupe import identify
 from pipelines.extract import ExtractedFields, ExtractionRules, extract_fields
 from pipelines.items import Article, FetchedPage
 from pipelines.normalize.article import NormalizationRules, normalize_article
+from pipelines.topics import classified_view, topics_in_worker
 from presswatch.archive.outcomes import Problem
 
 MAX_DATE_CHARS = 200  # the longest date string handed to date parsing
+
+
+@dataclass(frozen=True)
+class DerivedRules:
+    """What the later stages would otherwise ask of a worker once more, done in the same step: the
+    near-duplicate fingerprint (with the source's boilerplate known so far) and the topic scores
+    (topics.toml by path and fingerprint; the source's kind, region and country, as the items row
+    will hold them). Each is checked against the archive where it is used, and redone if stale."""
+
+    boilerplate: frozenset[int] | None = None  # None: no fingerprint here
+    topics_path: str | None = None  # None: no topic scores here
+    topics_fingerprint: str = ""
+    kind: str | None = None
+    region: str | None = None
+    country: str | None = None
 
 
 @dataclass
@@ -32,9 +50,11 @@ class Prepared:
 
 
 def prepare_article(page: FetchedPage, extraction: ExtractionRules,
-                    normalization: NormalizationRules | None = None) -> Prepared:
+                    normalization: NormalizationRules | None = None,
+                    derived: DerivedRules | None = None) -> Prepared:
     """Extract ``page``; if it is to be archived, build its Article and, given ``normalization``,
-    normalise and identify it (``article.normalized``)."""
+    normalise and identify it (``article.normalized``), then, given ``derived``, fingerprint and
+    score it (``article.fingerprint``, ``article.topic_scores``)."""
     fields = extract_fields(page.html, page.url, extraction, page.listing_title)
     # Why a page could not be read (lxml, trafilatura): reported whatever happens to it next.
     prepared = Prepared(None, list(fields.problems))
@@ -50,8 +70,25 @@ def prepare_article(page: FetchedPage, extraction: ExtractionRules,
     if normalization is not None:
         identify(normalize_article(article, normalization))
         article.normalized = True
+        if derived is not None:
+            derive(article, derived)
     prepared.article = article
     return prepared
+
+
+def derive(article: Article, rules: DerivedRules) -> None:
+    """The fingerprint and topic scores of a normalised article (see `DerivedRules`)."""
+    if rules.boilerplate is not None:
+        article.fingerprint = neardup.fingerprint(article.body, rules.boilerplate)
+    if rules.topics_path is not None:
+        record: dict[str, Any] = {
+            "source": article.source, "kind": rules.kind, "region": rules.region, "country": rules.country,
+            "language": article.language, "title": article.title, "summary": article.summary,
+            "body": article.body, "countries": article.countries,
+        }
+        scores = topics_in_worker(rules.topics_path, rules.topics_fingerprint, record, frozenset())
+        if scores is not None:
+            article.topic_scores = (rules.topics_fingerprint, classified_view(record), scores)
 
 
 def article_from(page: FetchedPage, fields: ExtractedFields, problems: list[tuple[str, str]]) -> Article:

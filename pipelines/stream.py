@@ -89,8 +89,15 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__} in a stream entry")
 
 
+# Worker-step results that travel in the entry's own fields (the fingerprint) or not at all.
+_LOCAL_FIELDS = ("fingerprint", "topic_scores")
+
+
 def article_payload(article: Article) -> dict[str, Any]:
-    return dataclasses.asdict(article)
+    payload = dataclasses.asdict(article)
+    for name in _LOCAL_FIELDS:
+        payload.pop(name, None)
+    return payload
 
 
 def recheck_payload(page: RecheckedPage) -> dict[str, Any]:

@@ -365,6 +365,20 @@ class Classifier:
         return {decision.topic: decision.score for decision in self.score(item, query_hits, detail=False)
                 if decision.accepted}
 
+    def with_saved_searches(self, item: dict[str, Any], scores: Mapping[str, float],
+                            query_hits: frozenset[str] | set[str]) -> dict[str, float]:
+        """`scores_for`, given ``scores``: what it gave without the saved searches (in a worker, where
+        the archive's full-text index is not at hand), and the saved searches that match the item."""
+        merged: dict[str, float] = {}
+        for topic in self.topics:
+            if topic.is_query:
+                decision = self._decide(topic, item, {}, item_countries(item), query_hits, False)
+                if decision.accepted:
+                    merged[topic.id] = decision.score
+            elif topic.id in scores:
+                merged[topic.id] = scores[topic.id]
+        return merged
+
     def topics_for(self, item: dict[str, Any], query_hits: frozenset[str] | set[str] = frozenset()
                    ) -> list[str]:
         """Topic ids (in file order) that take an items row."""
@@ -473,6 +487,16 @@ class Classifier:
             counts = tuple((section, found_in.count(section)) for section in SECTIONS if section in found_in)
             yield TermHit(term, weight, counts, round(points.get(group, 0.0), 2), negated.get(group, 0),
                           alone=bool(found_in) and group in compiled.context and not deciding)
+
+
+# What classification reads of an items row (`Classifier.score`): a row equal in these is
+# classified the same.
+CLASSIFIED_COLUMNS = ("source", "kind", "region", "country", "language", "title", "summary", "body")
+
+
+def classified_view(item: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The part of an items row (or of the record a worker classified) that decides its topics."""
+    return (*(item.get(column) for column in CLASSIFIED_COLUMNS), tuple(item_countries(dict(item))))
 
 
 def query_hits(
