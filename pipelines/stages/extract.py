@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -11,10 +13,11 @@ from pipelines import workers
 from pipelines.extract import extraction_rules
 from pipelines.items import FetchedPage
 from pipelines.normalize.article import normalization_rules
-from pipelines.prepare import prepare_article
-from pipelines.signals import report_problem
+from pipelines.prepare import DerivedRules, prepare_article
+from pipelines.signals import derived_wanted, report_problem
 from pipelines.stages.config import crawl_config
 from presswatch.archive.outcomes import Problem
+from presswatch.config.sources import Source
 
 
 class ExtractPipeline:
@@ -26,10 +29,29 @@ class ExtractPipeline:
         self.sources = crawl_config(crawler).sources
         self.workers = crawler.settings.getint("PRESSWATCH_WORKERS", workers.default_size())
         self.step_seconds = crawler.settings.getfloat("PRESSWATCH_STEP_SECONDS", workers.DEFAULT_STEP_SECONDS)
+        # What the later stages ask to be computed in the same worker step (signals.derived_wanted).
+        self.boilerplate: Callable[[str], frozenset[int]] | None = None
+        self.topics: tuple[str, str] | None = None
+        crawler.signals.connect(self._derived_wanted, signal=derived_wanted)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         return cls(crawler)
+
+    def _derived_wanted(self, boilerplate: Callable[[str], frozenset[int]] | None = None,
+                        topics: tuple[str | Path, str] | None = None, **_: Any) -> None:
+        if boilerplate is not None:
+            self.boilerplate = boilerplate
+        if topics is not None:
+            self.topics = (str(Path(topics[0]).resolve()), topics[1])
+
+    def _derived_rules(self, source: Source) -> DerivedRules | None:
+        if self.boilerplate is None and self.topics is None:
+            return None
+        topics_path, topics_fingerprint = self.topics or (None, "")
+        return DerivedRules(boilerplate=self.boilerplate(source.id) if self.boilerplate else None,
+                            topics_path=topics_path, topics_fingerprint=topics_fingerprint,
+                            kind=source.kind, region=source.region, country=source.country)
 
     def open_spider(self) -> None:
         workers.acquire(self.workers, self.step_seconds)
@@ -42,9 +64,8 @@ class ExtractPipeline:
             return item
         source = self.sources.get(item.source)
         try:
-            prepared = await workers.run(
-                prepare_article, item, extraction_rules(source), normalization_rules(source)
-            )
+            prepared = await workers.run(prepare_article, item, extraction_rules(source),
+                                         normalization_rules(source), self._derived_rules(source))
         except workers.TooSlow as exc:  # a pathological page: its worker was replaced
             report_problem(self.crawler, item.url, Problem.TOO_SLOW, f"extraction {exc}")
             raise DropItem(f"extraction too slow on {item.url}") from None
