@@ -4,9 +4,14 @@
 on saved pages without a crawl (as web-poet page objects are). The page is parsed
 once, as trafilatura's own loader does (encoding declarations, comments and
 control characters that would cut the text short are dealt with), and that one
-tree serves the configured selectors, trafilatura and htmldate. trafilatura finds
-the main text and metadata; a source's configured selectors override it field by
-field. A page with text never goes without a title: og:title, twitter:title, the
+tree serves the configured selectors, the page's links, the metadata, trafilatura
+and htmldate. Selectors first (issue 19): when a source's title and body selectors
+find the page's title and body, trafilatura's main-text extraction is not run, and
+summary, author and htmldate's date come from `page_metadata`, trafilatura's own
+metadata step less what presswatch throws away. Otherwise trafilatura finds the
+main text and `page_metadata` the rest, as bare_extraction with metadata would;
+the configured selectors override them field by field. A page with text never
+goes without a title: og:title, twitter:title, the
 first heading, the listing teaser's title or the URL's slug stand in, and
 `title_source` says which. Nothing here interprets values (dates stay strings, as
 candidates with their origin): that is pipelines/normalize's job. ExtractPipeline
@@ -25,8 +30,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import trafilatura
 from htmldate import find_date
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 from parsel import Selector
+from parsel.csstranslator import css2xpath
+from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title, extract_url
+from trafilatura.settings import Document
 from trafilatura.utils import fromstring_bytes, load_html, repair_faulty_html
 
 from pipelines.normalize.dates import (
@@ -80,13 +89,29 @@ _SLUG_EXTENSION = re.compile(r"\.(?:s?html?|php|aspx?|jsp)$", re.IGNORECASE)
 # search) is one candidate among others; htmldate's "extensive" search of the free
 # text guesses from any number in the page (copyright years, "2030 Agenda"), so it
 # runs only when the markup has no date, and ranks below datelines and listings.
+_DATE_PARAMS: dict[str, Any] = {"extensive_search": False, "original_date": True}
 _TRAFILATURA_OPTIONS: dict[str, Any] = {
     "with_metadata": True,
     "include_comments": False,
     "include_tables": True,
     "deduplicate": False,  # a process-global cache: deduplication happens in SQLite
-    "date_extraction_params": {"extensive_search": False, "original_date": True},
+    "date_extraction_params": _DATE_PARAMS,
 }
+# The same, main text only: the metadata presswatch keeps comes from `page_metadata`.
+_TEXT_OPTIONS: dict[str, Any] = {**_TRAFILATURA_OPTIONS, "with_metadata": False}
+
+# Whether trafilatura's extract_author can find anything on a page: every element its
+# AUTHOR_XPATHS (trafilatura/xpaths.py) match is an <author>, has a child <rel> (their
+# `rel='me'`), or has one of these attributes holding one of these words, in some case
+# ('author' covers author-?name, AuthorCard, [Aa]uthor; 'byl' covers byl, byline, Byline).
+# Pruning (AUTHOR_DISCARD_XPATHS) only removes nodes: where none is there, extract_author
+# returns None, and its deep copy and EXSLT regular expressions (evaluated in Python:
+# 6 ms of a 53 KB page) are spared. Looked for in the tree, not the HTML: entities decoded.
+_AUTHOR_ELEMENTS = XPath("boolean(//author | //rel)")
+_AUTHOR_ATTRIBUTES = XPath("//@class | //@id | //@rel | //@itemprop | //@data-testid | //@data-component",
+                           smart_strings=False)
+_AUTHOR_WORDS = re.compile("author|byl|bbl|username|screenname|writer|channel-name|zuozhe|bianji|xiaobian"
+                           "|submitted-by|posted-by|journalist-name")
 
 
 @dataclass(frozen=True)
@@ -148,8 +173,13 @@ def select(selector: Selector, expression: str) -> list[Selector]:
 
 def selected_text(selector: Selector, expression: str) -> str:
     """Text of what a selector matches: attribute/text values as they are, elements as paragraphs."""
+    return matches_text(select(selector, expression))
+
+
+def matches_text(matches: list[Selector]) -> str:
+    """Text of a selector's matches (see `selected_text`)."""
     parts: list[str] = []
-    for match in select(selector, expression):
+    for match in matches:
         root = match.root
         if isinstance(root, str):
             parts.append(root)
@@ -178,14 +208,6 @@ def block_text(element: Selector) -> str:
     if not paragraphs:
         return " ".join(root.text_content().split())
     return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
-
-
-def _first(selector: Selector, expressions: tuple[str, ...]) -> str | None:
-    for expression in expressions:
-        value = selector.css(expression).get()
-        if value and value.strip():
-            return value.strip()
-    return None
 
 
 def _same_host(url: str, other: str) -> bool:
@@ -218,12 +240,19 @@ def extract_fields(
         return fields
     page = Selector(root=tree, type="html", base_url=url)
 
-    _page_links(page, url, fields)
-    meta_dates = _structured_dates(page)
+    _page_links(tree, url, fields)
+    meta_dates = _structured_dates(tree)
     if any(is_utc_timestamp(text) for text in meta_dates):  # only then is the page's own offset needed
         fields.page_utc_offset = page_utc_offset(html)
 
-    document = _trafilatura(tree, url, fields)
+    selected_title = selected_text(page, rules.title) if rules.title else ""
+    body_matches = select(page, rules.body) if rules.body else []
+    if selected_title and body_matches:
+        # Selectors first: the source's title and body are there, trafilatura's main
+        # text would be thrown away. Its metadata step alone gives the other fields.
+        document = _metadata_document(tree, url, fields, with_title=False)
+    else:
+        document = _trafilatura_document(tree, url, fields)
     if document is not None:
         fields.title = document.title or ""
         fields.title_source = "trafilatura" if fields.title else None
@@ -231,12 +260,12 @@ def extract_fields(
         fields.summary = document.description or ""
         fields.author = document.author or None
 
-    if rules.title and (title := selected_text(page, rules.title)):
-        fields.title, fields.title_source = title, "selector"
-    if rules.body and select(page, rules.body):
+    if selected_title:
+        fields.title, fields.title_source = selected_title, "selector"
+    if body_matches:
         # The site's body field is there: its text is the body, even when empty
         # (falling back to trafilatura would archive the menus as text).
-        fields.body = selected_text(page, rules.body)
+        fields.body = matches_text(body_matches)
     if rules.summary:
         fields.summary = selected_text(page, rules.summary) or fields.summary
     if rules.author:
@@ -286,42 +315,67 @@ def extract_fields(
     return fields
 
 
-def _page_links(page: Selector, url: str, fields: ExtractedFields) -> None:
+def _css(expression: str) -> XPath:
+    """A CSS selector (with parsel's ::text and ::attr(x)) compiled once: parsel's ``Selector.css``
+    would translate and compile it again on every page."""
+    return XPath(css2xpath(expression), smart_strings=False)
+
+
+_HTML_LANG = XPath("/html/@lang", smart_strings=False)
+_HTML_XML_LANG = XPath("/html/@xml:lang", smart_strings=False)
+_DECLARED_LANGUAGE = (_css("meta[http-equiv='content-language']::attr(content)"),
+                      _css("meta[property='og:locale']::attr(content)"))
+_CANONICAL = _css("link[rel='canonical']::attr(href)")
+_ALTERNATES = _css("link[rel='alternate'][hreflang]")
+_SHORTLINK = _css("link[rel='shortlink']::attr(href)")
+_NODE_ID = _css("article[data-history-node-id]::attr(data-history-node-id)")
+_DATE_META_XPATHS = tuple(_css(expression) for expression in _DATE_META)
+_JSON_LD_SCRIPTS = _css("script[type='application/ld+json']::text")
+
+
+def _first_of(tree: HtmlElement, expression: XPath) -> Any:
+    """The first result of ``expression`` (as parsel's ``.get()``), None when there is none."""
+    results = expression(tree)
+    return results[0] if results else None
+
+
+def _page_links(tree: HtmlElement, url: str, fields: ExtractedFields) -> None:
     """Language, canonical link, language versions and short link of the page."""
-    fields.declared_language = (
-        page.xpath("/html/@lang").get()
-        or page.xpath("/html/@xml:lang").get()
-        or _first(page, ("meta[http-equiv='content-language']::attr(content)",
-                         "meta[property='og:locale']::attr(content)"))
-    )
-    canonical = page.css("link[rel='canonical']::attr(href)").get()
+    language = _first_of(tree, _HTML_LANG) or _first_of(tree, _HTML_XML_LANG)
+    for expression in _DECLARED_LANGUAGE:
+        if language:
+            break
+        value = _first_of(tree, expression)
+        language = value.strip() if value and value.strip() else None
+    fields.declared_language = language
+    canonical = _first_of(tree, _CANONICAL)
     if canonical:
         canonical = urljoin(url, canonical.strip())
         fields.canonical_link = canonical if _same_host(canonical, url) else None
-    for link in page.css("link[rel='alternate'][hreflang]"):
+    for link in _ALTERNATES(tree):
         language = (link.attrib.get("hreflang") or "").strip()
         href = (link.attrib.get("href") or "").strip()
         if language and href and language != "x-default":
             fields.alternates[language] = urljoin(url, href)
     # The node's short address: language versions of a Drupal node share its number
     # (/node/123, /ro/node/123). Failing that, the node id the article element carries.
-    shortlink = page.css("link[rel='shortlink']::attr(href)").get()
+    shortlink = _first_of(tree, _SHORTLINK)
     if shortlink and shortlink.strip():
         fields.shortlink = urljoin(url, shortlink.strip())
     else:
-        node = page.css("article[data-history-node-id]::attr(data-history-node-id)").get()
+        node = _first_of(tree, _NODE_ID)
         if node and node.strip().isdigit():
             fields.shortlink = urljoin(url, f"/node/{node.strip()}")
 
 
-def _structured_dates(page: Selector) -> list[str]:
+def _structured_dates(tree: HtmlElement) -> list[str]:
     """The publication dates the page's markup states (meta tags, JSON-LD, <time>), in order."""
     dates: list[str] = []
-    for expression in _DATE_META:
-        for value in page.css(expression).getall():
+    for expression in _DATE_META_XPATHS:
+        for value in expression(tree):
             if value.strip() and value.strip() not in dates:
                 dates.append(value.strip())
-    for script in page.css("script[type='application/ld+json']::text").getall():
+    for script in _JSON_LD_SCRIPTS(tree):
         for value in _JSON_LD_PUBLISHED.findall(script):
             value = value.replace("\\/", "/")  # JSON's escaped slashes
             if value.strip() and value.strip() not in dates:
@@ -396,8 +450,75 @@ def _slug_title(url: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def page_metadata(tree: HtmlElement, url: str, with_title: bool = True) -> Document:
+    """What trafilatura.metadata.extract_metadata gives for the fields presswatch keeps (title,
+    description, author, url, date), with its own functions in its order, the same on every page;
+    without the sitename, categories, tags and license, which presswatch throws away, and with
+    extract_author run only where it can find something. ``with_title=False`` leaves the title
+    to examine_meta and JSON-LD (the caller has its own). Raises what extract_metadata raises."""
+    metadata = examine_meta(tree)
+    if metadata.author and " " not in metadata.author:
+        metadata.author = None  # as extract_metadata: a one-word author is a handle
+    try:
+        metadata = extract_meta_json(tree, metadata)
+    except Exception as exc:  # as extract_metadata: bugs in trafilatura's json_metadata.py
+        logger.debug("trafilatura's JSON-LD metadata failed on %s: %s", url, exc)
+    if with_title and not metadata.title:
+        metadata.title = extract_title(tree)
+    if not metadata.author and _may_name_an_author(tree):
+        metadata.author = extract_author(tree)
+    if not metadata.url:
+        metadata.url = extract_url(tree, url)
+    metadata.date = find_date(tree, **_DATE_PARAMS, url=metadata.url)
+    metadata.clean_and_trim()
+    return metadata
+
+
+def _may_name_an_author(tree: HtmlElement) -> bool:
+    """Can trafilatura's extract_author find an author in ``tree`` (see _AUTHOR_WORDS)?"""
+    if _AUTHOR_ELEMENTS(tree):
+        return True
+    return _AUTHOR_WORDS.search(" ".join(_AUTHOR_ATTRIBUTES(tree)).lower()) is not None
+
+
+def _metadata_document(tree: HtmlElement, url: str, fields: ExtractedFields, with_title: bool) -> Any:
+    """`page_metadata`, failing as bare_extraction fails when its metadata step does: None, and a
+    recorded problem unless it is one of the errors trafilatura treats as "no document"."""
+    try:
+        return page_metadata(tree, url, with_title)
+    except (TypeError, ValueError):
+        logger.warning("trafilatura's metadata failed on %s", url, exc_info=True)
+        return None
+    except Exception as exc:
+        logger.warning("trafilatura failed on %s", url, exc_info=True)
+        fields.problems.append(("parse_error", f"trafilatura: {type(exc).__name__}: {exc}"[:200]))
+        return None
+
+
+def _trafilatura_document(tree: HtmlElement, url: str, fields: ExtractedFields) -> Any:
+    """What bare_extraction with presswatch's options gives, in its order: the metadata
+    (`page_metadata`), then trafilatura's main text alone; None when either fails or the
+    page has too little text."""
+    metadata = _metadata_document(tree, url, fields, with_title=True)
+    if metadata is None:
+        return None
+    try:
+        # trafilatura works on its own copy: the tree stays whole for the selectors.
+        document: Any = trafilatura.bare_extraction(tree, url=url, **_TEXT_OPTIONS)
+    except Exception as exc:
+        logger.warning("trafilatura failed on %s", url, exc_info=True)
+        fields.problems.append(("parse_error", f"trafilatura: {type(exc).__name__}: {exc}"[:200]))
+        return None
+    if document is None:  # too little text: no document, its metadata neither
+        return None
+    metadata.text = document.text
+    return metadata
+
+
 def _trafilatura(page: HtmlElement | str, url: str, fields: ExtractedFields | None = None) -> Any:
-    """trafilatura's document for the page (a tree, or HTML it parses itself); None when it fails."""
+    """trafilatura's whole document for the page (a tree, or HTML it parses itself), its main text
+    and metadata as presswatch configures it; None when it fails. extract_fields no longer runs
+    it (see `_trafilatura_document`): it is bench/extract_bound's "trafilatura alone"."""
     try:
         # trafilatura works on its own copy: the tree stays whole for the selectors.
         return trafilatura.bare_extraction(page, url=url, **_TRAFILATURA_OPTIONS)

@@ -315,6 +315,10 @@ def test_page_offset_and_written_dates():
     assert page_utc_offset('"a":"2023-11-09T02:11:03+00:00","b":"2023-11-08T21:11:03-05:00",'
                            '"c":"2023-11-08T20:00-05:00","d":"2023-11-08T20:00+01:00"') == "-05:00"
     assert page_utc_offset('"2023-11-09T02:11:03Z" "2023-11-09T02:11:03+00:00"') is None
+    # Only a whole date before the time counts; a digit run before it may be longer (as \d{4} finds).
+    assert page_utc_offset("T10:00+01:00 x2020-01-0T10:00+02:00 2020-1-01T10:00+03:00") is None
+    assert page_utc_offset("12345-01-01T10:00:00.123+0530 2020-01-01T10:00-04:00 "
+                           "2020-01-01T10:00:00.5+05:30") == "+05:30"
     day = date(2010, 6, 1)
     for text in ("2010-06-01", "am 1.6.2010", "01/06/2010", "1. Juni 2010", "June 1st, 2010", "1 de junio de 2010"):
         assert date_written(day, text), text

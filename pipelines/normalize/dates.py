@@ -298,7 +298,11 @@ def _latest_on_or_before(month: int, day: int, reference: date) -> date | None:
 SELECTOR, METADATA, HTMLDATE, BYLINE, DATELINE, LISTING, EXTENSIVE = (
     "selector", "metadata", "htmldate", "byline", "dateline", "listing", "extensive")
 _EXPLICIT_UTC_RE = re.compile(r"\d(?:Z|\s?(?:UTC|GMT)|[+-]00:?00)\s*$", re.IGNORECASE)
-_ISO_OFFSET_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?([+-]\d{2}):?(\d{2})\b")
+# An ISO timestamp with an offset (\d{4}-\d{2}-\d{2}T...+hh:mm), found from its time part: a scan
+# for "T" then digits skips ahead fast, where one starting with \d{4} stops at every digit of a
+# 50 KB page (0.7 ms a page). The date before it is checked where it must be.
+_ISO_OFFSET_TAIL_RE = re.compile(r"T\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?([+-]\d{2}):?(\d{2})\b")
+_ISO_DAY_BEFORE_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 
 @dataclass(frozen=True)
@@ -321,7 +325,10 @@ def page_utc_offset(html: str) -> str | None:
     """The page's own UTC offset ("-05:00"), from the ISO timestamps it writes with a
     non-zero offset (the most frequent one); None when it writes none."""
     counts: dict[str, int] = {}
-    for match in _ISO_OFFSET_RE.finditer(html):
+    for match in _ISO_OFFSET_TAIL_RE.finditer(html):
+        start = match.start()
+        if start < 10 or not _ISO_DAY_BEFORE_RE.match(html, start - 10, start):
+            continue
         hours, minutes = match.groups()
         if hours[1:] != "00" or minutes != "00":
             offset = f"{hours}:{minutes}"
