@@ -19,11 +19,12 @@ from pipelines.normalize.hashes import content_hash, item_uid
 from presswatch.archive.outcomes import DuplicateReason
 
 
-def identify(article: Article) -> Article:
-    """Give the article its stable uid and its content hash."""
+def identify(article: Article, *, cleaned: bool = False) -> Article:
+    """Give the article its stable uid and its content hash (``cleaned``: the body is
+    `normalize_article`'s, clean already)."""
     assert article.canonical_url, "normalise before deduplicating"
     article.uid = item_uid(article.canonical_url)
-    article.content_hash = content_hash(article.body)
+    article.content_hash = content_hash(article.body, cleaned=cleaned)
     return article
 
 

@@ -68,7 +68,7 @@ def prepare_article(page: FetchedPage, extraction: ExtractionRules,
         return prepared
     article = article_from(page, fields, prepared.problems)
     if normalization is not None:
-        identify(normalize_article(article, normalization))
+        identify(normalize_article(article, normalization), cleaned=True)
         article.normalized = True
         if derived is not None:
             derive(article, derived)

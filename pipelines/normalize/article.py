@@ -112,4 +112,4 @@ def normalize_article(article: Article, rules: NormalizationRules) -> Article:
 def normalized_and_identified(article: Article, rules: NormalizationRules) -> Article:
     """`normalize_article`, then dedupe's `identify` (uid and content hash): one worker call,
     since hashing the normalised text is CPU work the crawler's event loop need not do."""
-    return identify(normalize_article(article, rules))
+    return identify(normalize_article(article, rules), cleaned=True)

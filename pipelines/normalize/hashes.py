@@ -27,14 +27,15 @@ def _keep_mark(match: re.Match[str]) -> str:
     return character if unicodedata.category(character)[0] == "M" else " "
 
 
-def content_hash(body: str) -> str | None:
+def content_hash(body: str, *, cleaned: bool = False) -> str | None:
     """SHA-256 hex of the body reduced to its words.
 
     NFKC + casefold, every punctuation/symbol character (quotes, dashes, bullets...)
     turned into a space and whitespace collapsed: copies that differ only in layout,
-    case, quote style or punctuation hash the same.
+    case, quote style or punctuation hash the same. ``cleaned``: the body is already
+    `clean_text`'s output (which is idempotent), as a normalised article's is.
     """
-    text = clean_text(body)
+    text = body if cleaned else clean_text(body)
     if not text:
         return None
     text = unicodedata.normalize("NFKC", text).casefold()
