@@ -3,7 +3,9 @@
 The row is inserted as ``running`` when the spider opens, so a crawl killed
 mid-run still leaves a trace, and completed with its counters and status when
 it closes. Problems (404s, undated pages...) go to `crawl_problems` as they
-happen, each naming its URL.
+happen, each naming its URL. It writes through the crawl process's shared
+archive connection (pipelines/stages/archive.py): a second connection of the
+same process would wait for the write lock of that one's open batch.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from scrapy.http import Response
 
 from crawler.process import pid_alive
 from pipelines.signals import problem_found
+from pipelines.stages import archive
 from pipelines.stages.config import archive_path
-from presswatch.archive.db import open_archive
 from presswatch.archive.outcomes import ERROR_PROBLEMS, Problem, RunStatus
 from presswatch.archive.times import utc_now
 
@@ -49,6 +51,7 @@ class RunRecorder:
         self.crawler = crawler
         self.db_path = db_path
         self.db: sqlite_utils.Database | None = None
+        self.archive: archive.SharedArchive | None = None
         self.run_id: int | None = None
         self.source: str | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -67,7 +70,9 @@ class RunRecorder:
     def spider_opened(self, spider: Any) -> None:
         settings = self.crawler.settings
         self.source = getattr(spider, "source_id", spider.name)
-        self.db = open_archive(self.db_path)
+        self.archive = archive.acquire(self.crawler)
+        self.db = self.archive.db
+        self.archive.commit()  # the run's row visible at once, not with the next batch
         close_stale_runs(self.db, self.source)
         self.run_id = self.db.table("crawl_runs").insert(
             {
@@ -114,8 +119,9 @@ class RunRecorder:
         status, why = run_status(reason, row)
         row["status"], row["reason"] = status, why
         self.db.table("crawl_runs").update(self.run_id, row)
-        self.db.close()
-        self.db = None
+        if self.archive is not None:
+            archive.release(self.archive)  # the last user commits
+            self.archive, self.db = None, None
 
 
 def close_stale_runs(db: sqlite_utils.Database, source: str) -> int:

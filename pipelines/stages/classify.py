@@ -22,6 +22,7 @@ from scrapy.exceptions import NotConfigured
 
 from pipelines import derived, workers
 from pipelines.items import Article
+from pipelines.stages import archive
 from pipelines.stages.config import archive_path, crawl_config
 from pipelines.topics import (
     Classifier,
@@ -33,7 +34,6 @@ from pipelines.topics import (
     store_topics,
     topics_in_worker,
 )
-from presswatch.archive.db import open_archive, write_transaction
 
 logger = logging.getLogger("presswatch.classify")
 
@@ -53,6 +53,7 @@ class ClassifyPipeline:
         self.classifier: Classifier | None = Classifier(config.topics) if config.topics else None
         self.error: str | None = config.topics_error
         self.db: sqlite_utils.Database | None = None
+        self.archive: archive.SharedArchive | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ClassifyPipeline:
@@ -62,7 +63,10 @@ class ClassifyPipeline:
         return cls(crawler, db_path)
 
     def open_spider(self) -> None:
-        self.db = open_archive(self.db_path)
+        self.archive = archive.acquire(self.crawler)
+        self.db = self.archive.db
+        # What follows runs its own transactions: not inside another crawler's batch.
+        self.archive.commit()
         if self.classifier is None:
             logger.error("topics not classified during this crawl: %s", self.error)
             forget_fingerprint(self.db)
@@ -78,9 +82,9 @@ class ClassifyPipeline:
             logger.info("%d item(s) a crash left unclassified: classified now", completed)
 
     def close_spider(self) -> None:
-        if self.db is not None:
-            self.db.close()
-            self.db = None
+        if self.archive is not None:
+            archive.release(self.archive)
+            self.archive, self.db = None, None
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article) or self.classifier is None or self.db is None:
@@ -89,7 +93,13 @@ class ClassifyPipeline:
             return item
         if workers.active():
             return self._classify_in_pool(item)
-        with write_transaction(self.db):
+        assert self.archive is not None
+        return self.archive.when_writable(self._classify, item)
+
+    def _classify(self, item: Article) -> Article:
+        assert self.archive is not None and self.db is not None and self.classifier is not None
+        assert item.item_id is not None
+        with self.archive.step(item=False):
             topics = classify_item(self.db, self.classifier, item.item_id)
             derived.clear(self.db, item.item_id, "topics")
         self._classified(item, topics)
@@ -112,7 +122,13 @@ class ClassifyPipeline:
         hits = frozenset(query_hits(db, classifier, item_id).get(item_id, set()))
         topics = await workers.run(topics_in_worker, str(Path(self.topics_path).resolve()),
                                    classifier.topics.fingerprint, record, hits)
-        with write_transaction(db):
+        shared = self.archive
+        if shared is None or self.db is not db:  # the spider closed meanwhile
+            return item
+        await shared.writable()
+        if self.db is not db:
+            return item
+        with shared.step(item=False):
             current = read_item(db, item_id)
             current_hits = frozenset(query_hits(db, classifier, item_id).get(item_id, set()))
             if topics is None or current != record or current_hits != hits:

@@ -20,8 +20,8 @@ from pipelines import workers
 from pipelines.documents import TIME_LIMIT, DocumentText, read_document, sha256
 from pipelines.items import FetchedDocument, UnchangedDocument
 from pipelines.signals import report_problem
+from pipelines.stages import archive
 from pipelines.stages.config import archive_path
-from presswatch.archive.db import open_archive, write_transaction
 from presswatch.archive.documents import DocumentRecord, known_sha256, store_document, touch_document
 from presswatch.archive.outcomes import Outcome, Problem
 from presswatch.archive.times import to_utc_text, utc_now
@@ -48,6 +48,7 @@ class DocumentPipeline:
         self.step_seconds = crawler.settings.getfloat("PRESSWATCH_STEP_SECONDS", workers.DEFAULT_STEP_SECONDS)
         self.time_limit = reading_time_limit(self.step_seconds)
         self.db: sqlite_utils.Database | None = None
+        self.archive: archive.SharedArchive | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DocumentPipeline:
@@ -58,13 +59,14 @@ class DocumentPipeline:
 
     def open_spider(self) -> None:
         workers.acquire(self.workers, self.step_seconds)
-        self.db = open_archive(self.db_path)
+        self.archive = archive.acquire(self.crawler)
+        self.db = self.archive.db
 
     def close_spider(self) -> None:
         workers.release()
-        if self.db is not None:
-            self.db.close()
-            self.db = None
+        if self.archive is not None:
+            archive.release(self.archive)
+            self.archive, self.db = None, None
 
     def _count(self, outcome: Outcome) -> None:
         assert self.crawler.stats is not None
@@ -72,8 +74,9 @@ class DocumentPipeline:
 
     async def process_item(self, item: Any) -> Any:
         if isinstance(item, UnchangedDocument):
-            assert self.db is not None
-            with write_transaction(self.db):
+            assert self.db is not None and self.archive is not None
+            await self.archive.writable()
+            with self.archive.step():
                 touch_document(self.db, item.item_id, item.url, to_utc_text(item.fetched))
             self._count(Outcome.UNCHANGED)
             return item
@@ -83,7 +86,9 @@ class DocumentPipeline:
         digest = sha256(item.body)
         fetched = to_utc_text(item.fetched)
         if known_sha256(self.db, item.item_id, item.url) == digest:
-            with write_transaction(self.db):
+            assert self.archive is not None
+            await self.archive.writable()
+            with self.archive.step():
                 touch_document(self.db, item.item_id, item.url, fetched, item.etag, item.last_modified)
             self._count(Outcome.UNCHANGED)
             return item
@@ -94,7 +99,9 @@ class DocumentPipeline:
             page_count=text.page_count or None, language=language, problem=text.problem, detail=text.detail,
             etag=item.etag, last_modified=item.last_modified,
         )
-        with write_transaction(self.db):
+        assert self.archive is not None and self.db is not None
+        await self.archive.writable()
+        with self.archive.step():
             outcome, _document_id = store_document(self.db, record, utc_now())
         self._count(outcome)
         if outcome in (Outcome.NEW, Outcome.UPDATED):

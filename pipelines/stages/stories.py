@@ -2,14 +2,16 @@
 
 The near-duplicate fingerprint (shingles + MinHash, a few ms of CPU per page)
 is computed in the worker pool when there is one; the lookups and writes
-(paragraph counts, LSH bands, links, stories) happen here in one short write
-transaction per item. See pipelines/story_index.py for what a story is.
+(paragraph counts, LSH bands, links, stories) happen here, one step of the
+crawl's write batch per item (pipelines/stages/archive.py). See
+pipelines/story_index.py for what a story is.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import sqlite_utils
 from scrapy.crawler import Crawler
@@ -18,13 +20,14 @@ from scrapy.exceptions import NotConfigured
 from pipelines import derived, neardup, workers
 from pipelines.items import Article, RecheckedPage
 from pipelines.normalize.urls import canonical_url
+from pipelines.stages import archive
 from pipelines.stages.config import archive_path, crawl_config
 from pipelines.story_index import StoryIndex, translation_refs
-from presswatch.archive.db import open_archive, write_transaction
 
 logger = logging.getLogger("pipelines.story_index")
 
 STORY_OUTCOMES = ("new", "updated")
+T = TypeVar("T")
 CATCH_UP = 1000  # unfingerprinted archived items handled when a crawl starts
 
 
@@ -37,6 +40,7 @@ class StoryPipeline:
         self.sources = crawl_config(crawler).sources
         self.db: sqlite_utils.Database | None = None
         self.index: StoryIndex | None = None
+        self.archive: archive.SharedArchive | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoryPipeline:
@@ -46,7 +50,10 @@ class StoryPipeline:
         return cls(crawler, db_path)
 
     def open_spider(self) -> None:
-        self.db = open_archive(self.db_path)
+        self.archive = archive.acquire(self.crawler)
+        self.db = self.archive.db
+        # The catch-up below runs its own transactions (one per item): not inside another crawler's batch.
+        self.archive.commit()
         self.index = StoryIndex(self.db, self.sources.rank)
         # Items of this source a killed crawl stored, then did not link, with the translation
         # refs their pages declared (pipelines/derived.py).
@@ -62,47 +69,56 @@ class StoryPipeline:
                         "; more are left: run `presswatch stories --rebuild`" if more else "")
 
     def close_spider(self) -> None:
-        if self.db is not None:
-            self.db.close()
-            self.db = None
-            self.index = None
+        if self.archive is not None:
+            archive.release(self.archive)
+            self.archive, self.db, self.index = None, None, None
 
     def process_item(self, item: Any) -> Any:
+        """The item, or (when it must wait for the write batch, or for the worker pool) a coroutine."""
         if isinstance(item, RecheckedPage) and self.index is not None:
             # A page gone (404/410) is marked removed: its story's canonical item may change.
             url = canonical_url(item.url)
             row = self.index.db.execute("SELECT id FROM items WHERE url = ?", [url]).fetchone()
             if row and item.status != 304:
-                self._restory_if_shared(row[0])
+                return self._restory_if_shared(row[0], item)
             return item
         if not isinstance(item, Article) or self.index is None or item.item_id is None:
             return item
         if item.outcome in ("duplicate", "unchanged"):
             # Another copy may have taken the record over (URL, source, date), or a removed page
             # answers again: the story's canonical item may change; the text, and so the links, did not.
-            self._restory_if_shared(item.item_id)
-            return item
+            return self._restory_if_shared(item.item_id, item)
         if item.outcome not in STORY_OUTCOMES:
             return item
         refs = translation_refs(item.canonical_url or item.url, item.alternates, item.shortlink)
         if workers.active():
             return self._in_pool(item, refs)
-        with write_transaction(self.index.db):
+        assert self.archive is not None
+        return self.archive.when_writable(self._update, item, refs)
+
+    def _update(self, item: Article, refs: list[tuple[str, str]]) -> Article:
+        assert self.archive is not None and self.index is not None and item.item_id is not None
+        with self.archive.step(item=False):
             outcome = self.index.update(item.item_id, refs=refs)
             derived.clear(self.index.db, item.item_id, "stories")
         self._done(item, outcome)
         return item
 
-    def _restory_if_shared(self, item_id: int) -> None:
+    def _restory_if_shared(self, item_id: int, item: T) -> T | Coroutine[Any, Any, T]:
         """Choose the canonical item of the item's story again, if it has other items."""
-        index = self.index
-        assert index is not None
+        index, shared_archive = self.index, self.archive
+        assert index is not None and shared_archive is not None
         shared = index.db.execute("SELECT s.members FROM items i JOIN stories s ON s.id = i.story_id "
                                   "WHERE i.id = ?", [item_id]).fetchone()
         if not shared or shared[0] < 2:
-            return
-        with write_transaction(index.db):
-            index.restory({item_id})
+            return item
+        return shared_archive.when_writable(self._restory, item_id, item)
+
+    def _restory(self, item_id: int, item: T) -> T:
+        assert self.archive is not None and self.index is not None
+        with self.archive.step(item=False):
+            self.index.restory({item_id})
+        return item
 
     async def _in_pool(self, item: Article, refs: list[tuple[str, str]]) -> Article:
         index = self.index
@@ -111,9 +127,13 @@ class StoryPipeline:
         # and no paragraph hashing on the event loop (update() checks both).
         body = item.body or ""
         fingerprint = await workers.run(neardup.fingerprint, body, index.known_boilerplate(item.source))
-        if self.index is not index:  # the spider closed meanwhile
+        shared = self.archive
+        if self.index is not index or shared is None:  # the spider closed meanwhile
             return item
-        with write_transaction(index.db):
+        await shared.writable()
+        if self.index is not index:
+            return item
+        with shared.step(item=False):
             outcome = index.update(item.item_id, fingerprint=fingerprint, body=body, refs=refs)
             derived.clear(index.db, item.item_id, "stories")
         self._done(item, outcome)
