@@ -22,10 +22,12 @@ from scrapy.exceptions import NotConfigured
 
 from pipelines import derived, workers
 from pipelines.items import Article
+from pipelines.signals import derived_wanted
 from pipelines.stages import archive
 from pipelines.stages.config import archive_path, crawl_config
 from pipelines.topics import (
     Classifier,
+    classified_view,
     classify_item,
     ensure_classified,
     forget_fingerprint,
@@ -71,6 +73,10 @@ class ClassifyPipeline:
             logger.error("topics not classified during this crawl: %s", self.error)
             forget_fingerprint(self.db)
             return
+        # Scores are then computed in the page's own worker step (pipelines/prepare.py), without the
+        # saved searches (they need the full-text index); `_with_scores` checks them against the row.
+        self.crawler.signals.send_catch_log(
+            derived_wanted, topics=(self.topics_path, self.classifier.topics.fingerprint))
         counts = ensure_classified(self.db, self.classifier)
         if counts is not None:
             logger.info("%s changed: reclassified the archive (%d topic assignments)",
@@ -91,6 +97,9 @@ class ClassifyPipeline:
             return item
         if item.outcome not in CLASSIFY_OUTCOMES or item.item_id is None:
             return item
+        assert self.archive is not None
+        if item.topic_scores is not None and item.topic_scores[0] == self.classifier.topics.fingerprint:
+            return self.archive.when_writable(self._with_scores, item)
         if workers.active():
             return self._classify_in_pool(item)
         assert self.archive is not None
@@ -102,6 +111,29 @@ class ClassifyPipeline:
         with self.archive.step(item=False):
             topics = classify_item(self.db, self.classifier, item.item_id)
             derived.clear(self.db, item.item_id, "topics")
+        self._classified(item, topics)
+        return item
+
+    def _with_scores(self, item: Article) -> Article:
+        """Store the scores the page's worker step computed, if the stored row is what it scored
+        (a copy may have taken the record over); the saved searches added from the full-text index."""
+        db, classifier, item_id = self.db, self.classifier, item.item_id
+        assert self.archive is not None and db is not None and classifier is not None
+        assert item_id is not None and item.topic_scores is not None
+        _fingerprint, view, scores = item.topic_scores
+        with self.archive.step(item=False):
+            current = read_item(db, item_id)
+            if current is not None:
+                hits = frozenset(query_hits(db, classifier, item_id).get(item_id, set())
+                                 if classifier.query_topics else ())
+                if classified_view(current) == view:
+                    topics = classifier.with_saved_searches(current, scores, hits)
+                else:
+                    topics = classifier.scores_for(current, hits)
+                store_topics(db, item_id, topics)
+            else:
+                topics = {}
+            derived.clear(db, item_id, "topics")
         self._classified(item, topics)
         return item
 

@@ -76,6 +76,7 @@ class StorePipeline:
             report_problem(self.crawler, item.url, Problem.TOO_LARGE,
                            f"body of {len(item.body)} characters cut to {self.max_body_chars}")
             item.body = item.body[: self.max_body_chars]
+            item.fingerprint = None  # of the whole body: StoryPipeline fingerprints the stored one
         source = self.sources.get(item.source)
         with self.archive.step():
             outcome, item_id = store_article(self.db, item, source, self.sources.rank)

@@ -20,6 +20,7 @@ from scrapy.exceptions import NotConfigured
 from pipelines import derived, neardup, workers
 from pipelines.items import Article, RecheckedPage
 from pipelines.normalize.urls import canonical_url
+from pipelines.signals import derived_wanted
 from pipelines.stages import archive
 from pipelines.stages.config import archive_path, crawl_config
 from pipelines.story_index import StoryIndex, translation_refs
@@ -55,6 +56,9 @@ class StoryPipeline:
         # The catch-up below runs its own transactions (one per item): not inside another crawler's batch.
         self.archive.commit()
         self.index = StoryIndex(self.db, self.sources.rank)
+        # Fingerprints are then computed in the page's own worker step (pipelines/prepare.py), with the
+        # boilerplate known at that moment; `StoryIndex.update` checks each against the archive.
+        self.crawler.signals.send_catch_log(derived_wanted, boilerplate=self._known_boilerplate)
         # Items of this source a killed crawl stored, then did not link, with the translation
         # refs their pages declared (pipelines/derived.py).
         source = getattr(self.crawler.spider, "source_id", None)
@@ -67,6 +71,9 @@ class StoryPipeline:
         if done:
             logger.info("%d archived item(s) put into stories%s", done,
                         "; more are left: run `presswatch stories --rebuild`" if more else "")
+
+    def _known_boilerplate(self, source: str) -> frozenset[int]:
+        return self.index.known_boilerplate(source) if self.index is not None else frozenset()
 
     def close_spider(self) -> None:
         if self.archive is not None:
@@ -91,7 +98,7 @@ class StoryPipeline:
         if item.outcome not in STORY_OUTCOMES:
             return item
         refs = translation_refs(item.canonical_url or item.url, item.alternates, item.shortlink)
-        if workers.active():
+        if workers.active() and item.fingerprint is None:
             return self._in_pool(item, refs)
         assert self.archive is not None
         return self.archive.when_writable(self._update, item, refs)
@@ -99,7 +106,11 @@ class StoryPipeline:
     def _update(self, item: Article, refs: list[tuple[str, str]]) -> Article:
         assert self.archive is not None and self.index is not None and item.item_id is not None
         with self.archive.step(item=False):
-            outcome = self.index.update(item.item_id, refs=refs)
+            # The worker step's fingerprint, of the body as extracted (StorePipeline drops it when
+            # it cuts the body); update() computes it again if the boilerplate moved meanwhile.
+            fingerprint = item.fingerprint
+            outcome = self.index.update(item.item_id, fingerprint=fingerprint, refs=refs,
+                                        body=item.body if fingerprint is not None else None)
             derived.clear(self.index.db, item.item_id, "stories")
         self._done(item, outcome)
         return item
