@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 
 from crawler.spiders.source import SourceSpider
 from pipelines import workers
+from presswatch import malloc
 from presswatch.archive.db import open_archive
 from presswatch.archive.outcomes import RunStatus
 from presswatch.archive.times import utc_now
@@ -80,6 +81,7 @@ def run_crawl(sources: list[Source], settings: Settings, *, verbose: bool = Fals
     limit (CLOSESPIDER_TIMEOUT), a watchdog thread ends the process
     PRESSWATCH_HARD_STOP_GRACE seconds after it, whatever the crawl is doing.
     """
+    malloc.tune()  # before the reactor's and sqlite's threads start: crawler/memory.py
     quiet = [] if verbose else [logging.getLogger(name) for name in _QUIET_LOGGERS]
     for logger_ in quiet:
         logger_.setLevel(logging.WARNING)

@@ -28,6 +28,9 @@ RETRY_TIMES = 2
 # item page's one item, a few ms of the event loop's CPU per page). An item
 # page yields one item and a listing only requests, so a few are plenty.
 CONCURRENT_ITEMS = 8
+# Response bytes the scraper holds at once (Scrapy's default 5 MB): 2 MB is ~40 article pages in
+# flight, plenty to keep 2-4 extraction workers busy, and ~20 MB less in the crawl process (issue 19).
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 2_000_000
 
 # Bounds against hostile or broken servers.
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
@@ -64,6 +67,7 @@ ADDONS = {
 SPIDER_LOADER_CLASS = "crawler.spiderloader.SourceSpiderLoader"
 EXTENSIONS = {
     "crawler.runlog.RunRecorder": 0,
+    "crawler.memory.MallocTrim": 20,  # free heap pages back to the OS every PRESSWATCH_MALLOC_TRIM_SECONDS
 }
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
@@ -89,3 +93,14 @@ PRESSWATCH_MAX_SITEMAPS = 50  # sitemap files fetched per crawl of a source
 PRESSWATCH_MAX_LINKS_PER_PAGE = 1000  # item links taken from one listing page, feed or sitemap
 PRESSWATCH_MAX_REQUESTS = 100_000  # requests per crawl of a source (the 20,000-page bench site takes ~21,400)
 PRESSWATCH_HARD_STOP_GRACE = 20  # --timeout: seconds after it that the crawl process stops regardless
+# Archive writes (issue 19, pipelines/stages/archive.py): the archive stages of the crawl process share
+# one connection and one transaction, committed every PRESSWATCH_BATCH_ITEMS items or PRESSWATCH_BATCH_MS
+# after it began (a kill -9 loses at most that batch); then the write lock stays free
+# PRESSWATCH_BATCH_GAP_MS for other processes. WAL checkpoints run on a thread every
+# PRESSWATCH_CHECKPOINT_MS (0: SQLite's own, on the event loop's commits).
+PRESSWATCH_BATCH_ITEMS = 32
+PRESSWATCH_BATCH_MS = 50
+PRESSWATCH_BATCH_GAP_MS = 100
+PRESSWATCH_CHECKPOINT_MS = 1000
+# Memory (issue 19, crawler/memory.py): malloc_trim this often while a spider runs (0: never).
+PRESSWATCH_MALLOC_TRIM_SECONDS = 10

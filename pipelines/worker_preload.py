@@ -1,13 +1,13 @@
 """What the extraction workers share: imported and warmed up once, in the forkserver.
 
-The worker pool forks its workers from a forkserver that imports this module
-first. Importing the libraries is not enough: trafilatura, dateparser, the
-country-name matcher and datasketch (which loads scipy) build their tables on
-first use, tens of MB a process. (The language identifier's model, ~70 MB, is
-left to load in the workers that need it: pages that declare their language,
-as IOM's do, never use it.) Built here, before any worker is forked, they are shared copy-on-write
-by every worker instead of being built again in each; `gc.freeze()` keeps the
-garbage collector from writing to (and so copying) those shared pages.
+The worker pool forks its workers from a forkserver that imports this module first. Importing the
+libraries is not enough: trafilatura, dateparser, the country-name matcher and the MinHash
+permutations build their tables on first use, tens of MB a process. (The MinHash is computed with
+numpy alone: datasketch would import scipy, ~50 MB, for nothing it uses; pipelines/neardup.py.) (The
+language identifier's model, ~70 MB, is left to load in the workers that need it: pages that declare
+their language, as IOM's do, never use it.) Built here, before any worker is forked, they are shared
+copy-on-write by every worker instead of being built again in each; `gc.freeze()` keeps the garbage
+collector from writing to (and so copying) those shared pages.
 
 Measured on the benchmark pages (bench/run memory): see docs/performance.md.
 """

@@ -106,3 +106,45 @@ def test_extraction_bound_measures_trafilatura_alone_and_the_whole_step(tmp_path
     assert figures["seconds"] == figures["extract_seconds"] + figures["normalize_seconds"]
     assert figures["pages_per_second"] == 4 / figures["seconds"]
     assert figures["trafilatura_pages_per_second"] == 4 / figures["trafilatura_seconds"] > 0
+    assert figures["trafilatura_cpu_per_page"] == figures["trafilatura_cpu_seconds"] / 4 > 0
+
+
+def test_generic_sources_are_the_same_source_without_selectors(tmp_path):
+    site = BenchSite(60)
+    configured = load_sources(site.write_sources(tmp_path)).get("bench-news")
+    (tmp_path / "generic").mkdir()
+    generic = load_sources(site.write_sources(tmp_path / "generic", selectors=False)).get("bench-news")
+    assert configured.selectors.title == "h1.page-title" and generic.selectors.title is None
+    assert generic.selectors.body is None
+    assert generic.listing == configured.listing and generic.start_urls == configured.start_urls
+    fields = extract_fields(site.article(3).body.decode(), site.article_url(3), extraction_rules(generic))
+    assert fields.title == site.title(3)
+
+
+def test_crawl_measurement_reports_cpu_per_page_ratios_on_a_tiny_site(tmp_path):
+    """The harness itself, on 12 pages: every figure of the crawl measurement, the new ones included."""
+    from bench.measurements import Context, measure_crawl
+
+    lines: list[str] = []
+    figures = {figure.name: figure for figure in
+               measure_crawl(Context(workdir=tmp_path, quick=True, repeat=1, log=lines.append, pages=12))}
+    assert list(figures) == [
+        "crawl.pages_per_second", "crawl.extraction_only_pages_per_second", "crawl.ratio_to_extraction_only",
+        "crawl.extraction_step_pages_per_second", "crawl.ratio_to_extraction_step", "crawl.cpu_per_page_ratio",
+        "crawl.generic_cpu_per_page_ratio", "recrawl.requests", "recrawl.time"]
+    cpu, generic = figures["crawl.cpu_per_page_ratio"], figures["crawl.generic_cpu_per_page_ratio"]
+    assert (cpu.target, cpu.op, generic.target, generic.op) == (0.6, "<=", 1.25, "<=")
+    assert len(cpu.runs) == len(generic.runs) == 1 and cpu.value > 0 and generic.value > 0
+    assert "ms ÷" in cpu.baseline and "without [source.selectors]" in generic.baseline
+    assert any(line.startswith("generic crawl 1/1 (no selectors): 12 pages") for line in lines), lines
+    assert not list((tmp_path / "crawl").glob("*.db"))  # the archives are removed after each run
+
+
+def test_memory_target_is_under_300_mb(tmp_path):
+    from bench.measurements import Context, measure_memory
+
+    figures = {figure.name: figure for figure in
+               measure_memory(Context(workdir=tmp_path, quick=True, repeat=1, log=lambda line: None, pages=20))}
+    pss = figures["memory.peak_pss"]
+    assert (pss.target, pss.op) == (300, "<") and len(pss.runs) == 1
+    assert 0 < pss.value < figures["memory.peak_rss"].value
