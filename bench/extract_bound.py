@@ -34,9 +34,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.site import HOST, BenchSite
-from pipelines.extract import _trafilatura, extract_fields, extraction_rules
+from pipelines.extract import _trafilatura, extract_fields
 from pipelines.items import Article
-from pipelines.normalize.article import normalization_rules, normalize_article
+from pipelines.normalize.article import normalize_article
+from pipelines.rules import extraction_rules, normalization_rules
 from presswatch.config.sources import load_sources
 from presswatch.http import http_date
 

@@ -28,9 +28,9 @@ from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from pipelines.documents import type_problem
-from pipelines.extract import select
 from pipelines.items import Article, FetchedDocument, RecheckedPage, UnchangedDocument
 from pipelines.normalize.urls import canonical_url
+from pipelines.selectors import select
 from pipelines.signals import report_problem
 from presswatch.archive.db import open_archive
 from presswatch.archive.outcomes import Outcome, Problem

@@ -49,14 +49,14 @@ from pipelines.normalize.dates import (
     is_utc_timestamp,
     page_utc_offset,
 )
+from pipelines.rules import NO_RULES, ExtractionRules
+from pipelines.selectors import matches_text, select, selected_text
 
 if TYPE_CHECKING:  # the worker processes import this module: pydantic stays out of them
-    from presswatch.config.sources import Source
+    pass
 
 logger = logging.getLogger(__name__)
 
-# Block elements whose text is one paragraph when a body comes from a selector.
-_BLOCK_TAGS = frozenset({"p", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "dt", "dd", "tr"})
 
 # Structured publication dates, most explicit first. Drupal 9 pages carry
 # article:published_time; others schema.org, Open Graph variants or Dublin Core.
@@ -114,21 +114,6 @@ _AUTHOR_WORDS = re.compile("author|byl|bbl|username|screenname|writer|channel-na
                            "|submitted-by|posted-by|journalist-name")
 
 
-@dataclass(frozen=True)
-class ExtractionRules:
-    """The per-source part of extraction: selectors from sources.toml (all optional)."""
-
-    title: str | None = None
-    body: str | None = None
-    summary: str | None = None
-    date: str | None = None
-    author: str | None = None
-    metadata: tuple[tuple[str, str], ...] = ()  # (name, selector) of extra fields
-    # Whether a date found only in the page's free text may date it: not on information
-    # pages ("signed on 13 February 1998" is history, not the page's date).
-    text_search_date: bool = True
-
-
 @dataclass
 class ExtractedFields:
     title: str = ""
@@ -164,52 +149,6 @@ def parse_html(html: str) -> HtmlElement | None:
     return tree
 
 
-def select(selector: Selector, expression: str) -> list[Selector]:
-    """Apply a configured selector: CSS, or XPath when written ``xpath:...``."""
-    if expression.startswith("xpath:"):
-        return list(selector.xpath(expression[len("xpath:") :]))
-    return list(selector.css(expression))
-
-
-def selected_text(selector: Selector, expression: str) -> str:
-    """Text of what a selector matches: attribute/text values as they are, elements as paragraphs."""
-    return matches_text(select(selector, expression))
-
-
-def matches_text(matches: list[Selector]) -> str:
-    """Text of a selector's matches (see `selected_text`)."""
-    parts: list[str] = []
-    for match in matches:
-        root = match.root
-        if isinstance(root, str):
-            parts.append(root)
-        else:
-            parts.append(block_text(match))
-    return "\n\n".join(part.strip() for part in parts if part and part.strip())
-
-
-def block_text(element: Selector) -> str:
-    """An element's text, one paragraph per outermost block element (all its text if it has none)."""
-    root = element.root
-    paragraphs = []
-    for node in root.iter():
-        if not isinstance(node.tag, str) or node.tag not in _BLOCK_TAGS:
-            continue
-        # An <li> holding a <p> is one paragraph, not two: skip nested blocks.
-        parent = node.getparent()
-        nested = False
-        while parent is not None and parent is not root:
-            if parent.tag in _BLOCK_TAGS:
-                nested = True
-                break
-            parent = parent.getparent()
-        if not nested:
-            paragraphs.append(" ".join(node.text_content().split()))
-    if not paragraphs:
-        return " ".join(root.text_content().split())
-    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
-
-
 def _same_host(url: str, other: str) -> bool:
     return (urlsplit(url).hostname or "").lower() == (urlsplit(other).hostname or "").lower()
 
@@ -222,7 +161,7 @@ def _paragraphs(text: str | None) -> str:
 
 
 def extract_fields(
-    html: str, url: str, rules: ExtractionRules = ExtractionRules(), listing_title: str | None = None
+    html: str, url: str, rules: ExtractionRules = NO_RULES, listing_title: str | None = None
 ) -> ExtractedFields:
     """Extract the raw fields of the page at ``url``. Pure: same input, same output.
 
@@ -545,17 +484,3 @@ def _htmldate(tree: HtmlElement, url: str, extensive: bool) -> str | None:
     except Exception:  # htmldate's own failure: no date from it
         logger.debug("htmldate failed on %s", url, exc_info=True)
         return None
-
-
-def extraction_rules(source: Source) -> ExtractionRules:
-    """The extraction rules of a sources.toml source."""
-    selectors = source.selectors
-    return ExtractionRules(
-        title=selectors.title,
-        body=selectors.body,
-        summary=selectors.summary,
-        date=selectors.date,
-        author=selectors.author,
-        metadata=tuple(sorted(source.metadata.items())),
-        text_search_date=source.kind != "page",
-    )

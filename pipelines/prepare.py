@@ -16,28 +16,14 @@ from typing import Any
 
 from pipelines import neardup
 from pipelines.dedupe import identify
-from pipelines.extract import ExtractedFields, ExtractionRules, extract_fields
+from pipelines.extract import ExtractedFields, extract_fields
 from pipelines.items import Article, FetchedPage
-from pipelines.normalize.article import NormalizationRules, normalize_article
+from pipelines.normalize.article import normalize_article
+from pipelines.rules import DerivedRules, ExtractionRules, NormalizationRules
 from pipelines.topics import classified_view, topics_in_worker
 from presswatch.archive.outcomes import Problem
 
 MAX_DATE_CHARS = 200  # the longest date string handed to date parsing
-
-
-@dataclass(frozen=True)
-class DerivedRules:
-    """What the later stages would otherwise ask of a worker once more, done in the same step: the
-    near-duplicate fingerprint (with the source's boilerplate known so far) and the topic scores
-    (topics.toml by path and fingerprint; the source's kind, region and country, as the items row
-    will hold them). Each is checked against the archive where it is used, and redone if stale."""
-
-    boilerplate: frozenset[int] | None = None  # None: no fingerprint here
-    topics_path: str | None = None  # None: no topic scores here
-    topics_fingerprint: str = ""
-    kind: str | None = None
-    region: str | None = None
-    country: str | None = None
 
 
 @dataclass

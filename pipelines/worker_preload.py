@@ -23,10 +23,9 @@ from pipelines import (
     neardup,
     topics,  # noqa: F401  (topic scoring in the workers: pydantic and the topics.toml model)
 )
-from pipelines.extract import ExtractionRules
 from pipelines.items import FetchedPage
-from pipelines.normalize.article import NormalizationRules
 from pipelines.prepare import prepare_article
+from pipelines.rules import ExtractionRules, NormalizationRules
 
 logger = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import importlib
 import logging
 import multiprocessing
 import os
@@ -40,6 +41,21 @@ _users = 0
 _size = 0
 _step_seconds = DEFAULT_STEP_SECONDS
 _free: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None  # idle workers, on the crawl's loop
+
+
+class Named:
+    """A module's function, called by name: pickled as its two names, so that the process handing
+    steps to the pool (the crawl's event loop) never imports the module, nor the extraction
+    libraries it imports; the forkserver has preloaded it for the workers."""
+
+    def __init__(self, module: str, name: str):
+        self.module, self.__name__ = module, name
+
+    def __call__(self, *args: Any) -> Any:
+        return getattr(importlib.import_module(self.module), self.__name__)(*args)
+
+    def __repr__(self) -> str:
+        return f"{self.module}.{self.__name__}"
 
 
 class TooSlow(Exception):

@@ -12,7 +12,8 @@ import json
 from bench.procmem import TreeSampler, process_tree
 from bench.report import Figure, write_json
 from bench.site import PER_LISTING, BenchServer, BenchSite
-from pipelines.extract import extract_fields, extraction_rules
+from pipelines.extract import extract_fields
+from pipelines.rules import extraction_rules
 from presswatch.config.sources import load_sources
 
 

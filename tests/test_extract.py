@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.extract import ExtractionRules, extract_fields, extraction_rules
+from pipelines.extract import extract_fields
 from pipelines.items import Article
-from pipelines.normalize.article import normalization_rules, normalize_article
+from pipelines.normalize.article import normalize_article
+from pipelines.rules import ExtractionRules, extraction_rules, normalization_rules
 from presswatch.config.sources import load_sources
 from tests.conftest import SOURCES, file_response
 

@@ -25,7 +25,8 @@ from scrapy.http import HtmlResponse
 from trafilatura.metadata import extract_metadata
 
 from pipelines import extract
-from pipelines.extract import ExtractionRules, extract_fields, extraction_rules, page_metadata, parse_html
+from pipelines.extract import extract_fields, page_metadata, parse_html
+from pipelines.rules import ExtractionRules, extraction_rules
 from presswatch.config.sources import load_sources
 from presswatch.sample_sites.changes import EDITIONS, edition
 from presswatch.sample_sites.render import load_content, render_all

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crawler.spiders.source import SourceSpider
-from pipelines.extract import ExtractionRules, extract_fields, extraction_rules
+from pipelines.extract import extract_fields
 from pipelines.items import Article, FetchedPage
-from pipelines.normalize.article import NormalizationRules, normalize_article
+from pipelines.normalize.article import normalize_article
 from pipelines.normalize.dates import (
     BYLINE,
     DATELINE,
@@ -29,6 +29,7 @@ from pipelines.normalize.dates import (
     page_utc_offset,
     parse_page_date,
 )
+from pipelines.rules import ExtractionRules, NormalizationRules, extraction_rules
 from pipelines.signals import problem_found
 from pipelines.stages.dedupe import DedupePipeline
 from pipelines.stages.extract import ExtractPipeline

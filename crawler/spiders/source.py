@@ -29,8 +29,8 @@ from crawler.documents import DocumentFetcher
 from crawler.encoding import decode_page
 from crawler.guard import OffsiteRequest
 from crawler.known import DUE, FRESH, NEW, ArchiveIndex, KnownPage
-from pipelines.extract import select, selected_text
 from pipelines.items import FetchedPage, RecheckedPage
+from pipelines.selectors import select, selected_text
 from pipelines.signals import report_problem
 from pipelines.stages.config import archive_path, crawl_config
 from presswatch.archive.outcomes import Problem

@@ -12,7 +12,6 @@ the text ISO 3166 codes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -29,34 +28,15 @@ from pipelines.normalize.dates import (
 from pipelines.normalize.language import iso639_1, normalize_language
 from pipelines.normalize.text import clean_text, clean_title
 from pipelines.normalize.urls import canonical_url
+from pipelines.rules import NormalizationRules
 from presswatch.http import parse_http_date
 from presswatch.text import shorten
 
 if TYPE_CHECKING:  # the worker processes import this module: pydantic stays out of them
-    from presswatch.config.sources import Source
+    pass
 
 SUMMARY_LENGTH = 300
 TITLE_LENGTH = 500  # longer titles are cut (feeds, tables and readers choke on 10,000 characters)
-
-
-@dataclass(frozen=True)
-class NormalizationRules:
-    """The per-source part of normalisation, from sources.toml."""
-
-    languages: tuple[str, ...]
-    date_languages: tuple[str, ...]
-    timezone: str
-    date_order: str | None = None  # "DMY" | "MDY" | "YMD"; default: the page language's order
-
-
-def normalization_rules(source: Source) -> NormalizationRules:
-    """The normalisation rules of a sources.toml source."""
-    return NormalizationRules(
-        languages=tuple(source.languages),
-        date_languages=tuple(source.month_languages),
-        timezone=source.timezone,
-        date_order=source.date_order,
-    )
 
 
 def normalize_article(article: Article, rules: NormalizationRules) -> Article:

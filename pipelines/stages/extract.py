@@ -10,14 +10,15 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from pipelines import workers
-from pipelines.extract import extraction_rules
 from pipelines.items import FetchedPage
-from pipelines.normalize.article import normalization_rules
-from pipelines.prepare import DerivedRules, prepare_article
+from pipelines.rules import DerivedRules, extraction_rules, normalization_rules
 from pipelines.signals import derived_wanted, report_problem
 from pipelines.stages.config import crawl_config
 from presswatch.archive.outcomes import Problem
 from presswatch.config.sources import Source
+
+# By name: the crawl process does not load the extraction libraries (pipelines/workers.py `Named`).
+PREPARE_ARTICLE = workers.Named("pipelines.prepare", "prepare_article")
 
 
 class ExtractPipeline:
@@ -64,7 +65,7 @@ class ExtractPipeline:
             return item
         source = self.sources.get(item.source)
         try:
-            prepared = await workers.run(prepare_article, item, extraction_rules(source),
+            prepared = await workers.run(PREPARE_ARTICLE, item, extraction_rules(source),
                                          normalization_rules(source), self._derived_rules(source))
         except workers.TooSlow as exc:  # a pathological page: its worker was replaced
             report_problem(self.crawler, item.url, Problem.TOO_SLOW, f"extraction {exc}")

@@ -11,10 +11,12 @@ from scrapy.exceptions import DropItem
 
 from pipelines import workers
 from pipelines.items import Article
-from pipelines.normalize.article import normalization_rules, normalized_and_identified
+from pipelines.rules import normalization_rules
 from pipelines.signals import report_problem
 from pipelines.stages.config import crawl_config
 from presswatch.archive.outcomes import Problem
+
+NORMALIZED_AND_IDENTIFIED = workers.Named("pipelines.normalize.article", "normalized_and_identified")
 
 
 class NormalizePipeline:
@@ -33,7 +35,7 @@ class NormalizePipeline:
             return item
         rules = normalization_rules(self.sources.get(item.source))
         try:
-            item = await workers.run(normalized_and_identified, item, rules)
+            item = await workers.run(NORMALIZED_AND_IDENTIFIED, item, rules)
         except workers.TooSlow as exc:  # e.g. a date string of 400 KB: its worker was replaced
             report_problem(self.crawler, item.url, Problem.TOO_SLOW, f"normalisation {exc}")
             raise DropItem(f"normalisation too slow on {item.url}") from None

@@ -24,9 +24,9 @@ from scrapy.utils.sitemap import Sitemap
 from crawler.encoding import decode_page
 from crawler.mirror import mirrored_url
 from crawler.settings import USER_AGENT
-from pipelines.extract import extract_fields, extraction_rules, select, selected_text
 from pipelines.items import Article
-from pipelines.normalize.article import normalization_rules, normalize_article
+from pipelines.rules import extraction_rules, normalization_rules
+from pipelines.selectors import select, selected_text
 from pipelines.topics import Classifier
 from presswatch.cli.options import COMMAND, config_errors, load, mirror_option, sources_option, topics_option
 from presswatch.config.sources import Source
@@ -125,6 +125,11 @@ def origins(source: Source, article: Article) -> dict[str, str | None]:
 def try_item(source: Source, page: Page, listing: dict[str, str | None] | None,
              classifier: Classifier | None) -> dict[str, Any]:
     """What the pipelines would archive of ``page``, field by field, with its problems."""
+    # Here, not at the top: every presswatch command imports this module, and `presswatch crawl`
+    # leaves extraction to its workers (its own process need not load trafilatura and dateparser).
+    from pipelines.extract import extract_fields
+    from pipelines.normalize.article import normalize_article
+
     fields = extract_fields(page.html, page.url, extraction_rules(source), (listing or {}).get("title"))
     problems = list(page.problems) + [f"{problem}: {detail}" for problem, detail in fields.problems]
     if not fields.body.strip() and not fields.summary.strip():
