@@ -116,3 +116,13 @@ class UnchangedDocument:
     item_id: int
     url: str
     fetched: datetime
+
+
+@dataclass
+class Prepared:
+    """What one page's worker step made of it (pipelines/prepare.py). Here, in a light module: the
+    crawl process unpickles it, and must not import the extraction libraries to do so."""
+
+    article: Article | None  # None: not archived (``dropped`` says why)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (problem, detail), reported with the URL
+    dropped: tuple[str, str] | None = None  # (problem, detail) when the page is not archived

@@ -11,28 +11,18 @@ comes back as data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines import neardup
 from pipelines.dedupe import identify
 from pipelines.extract import ExtractedFields, extract_fields
-from pipelines.items import Article, FetchedPage
+from pipelines.items import Article, FetchedPage, Prepared
 from pipelines.normalize.article import normalize_article
 from pipelines.rules import DerivedRules, ExtractionRules, NormalizationRules
 from pipelines.topics import classified_view, topics_in_worker
 from presswatch.archive.outcomes import Problem
 
 MAX_DATE_CHARS = 200  # the longest date string handed to date parsing
-
-
-@dataclass
-class Prepared:
-    """What one page's worker step made of it."""
-
-    article: Article | None  # None: not archived (``dropped`` says why)
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (problem, detail), reported with the URL
-    dropped: tuple[str, str] | None = None  # (problem, detail) when the page is not archived
 
 
 def prepare_article(page: FetchedPage, extraction: ExtractionRules,

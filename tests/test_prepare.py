@@ -104,19 +104,25 @@ def test_what_the_worker_step_derived_in_a_crawl_equals_a_recomputation(archive_
 
 
 def test_the_crawl_process_does_not_load_the_extraction_libraries():
-    """Its workers extract: the crawl process imports the stages, spider and CLI without trafilatura,
-    htmldate or dateparser (~8 MB of its memory), and hands `prepare_article` over by name."""
+    """Its workers extract: the crawl process imports the stages, spider and CLI, and unpickles what
+    a worker step returns, without trafilatura, htmldate or dateparser (~8 MB of its memory); it
+    hands `prepare_article` over by name."""
+    import pickle
     import subprocess
     import sys
 
-    code = ("import sys, presswatch.cli.main, crawler.run, crawler.spiders.source, crawler.documents, "
+    source = load_sources(SOURCES).get("iom-press")
+    returned = pickle.dumps(prepare_article(_page("iom-press.html", IOM_PRESS, "iom-press"),
+                                            extraction_rules(source), normalization_rules(source)))
+    code = ("import pickle, sys, presswatch.cli.main, crawler.run, crawler.spiders.source, crawler.documents, "
             "pipelines.stages.extract, pipelines.stages.normalize, pipelines.stages.dedupe, "
             "pipelines.stages.store, pipelines.stages.stories, pipelines.stages.classify, "
             "pipelines.stages.documents; "
-            "print(sorted(m for m in ('trafilatura', 'htmldate', 'dateparser', 'justext', 'pipelines.extract') "
-            "if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+            "prepared = pickle.loads(sys.stdin.buffer.read()); "
+            "print(prepared.article.title, sorted(m for m in ('trafilatura', 'htmldate', 'dateparser', "
+            "'justext', 'pipelines.extract', 'pipelines.prepare') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, input=returned, capture_output=True,
+                          check=True)
+    assert done.stdout.decode().strip() == "World Migration Report 2022 launched []"
     from pipelines.stages.extract import PREPARE_ARTICLE
-    assert PREPARE_ARTICLE.__name__ == "prepare_article"
-    assert PREPARE_ARTICLE is not prepare_article and PREPARE_ARTICLE.__call__  # resolved in the worker
+    assert PREPARE_ARTICLE.__name__ == "prepare_article" and PREPARE_ARTICLE is not prepare_article
