@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,3 +132,18 @@ def run_stages(stages: list[object], item: object) -> object:
         return item
 
     return asyncio.run(through_the_stages(item))
+
+
+def wait_for_items(db_path: Path, count: int, process: subprocess.Popen[bytes], timeout: float = 120) -> int:
+    """Wait until a running crawl has committed ``count`` items to ``db_path`` (or ended, or
+    ``timeout`` passed); the items committed then (0 while the archive does not exist)."""
+    committed = 0
+    deadline = time.monotonic() + timeout
+    while committed < count and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as conn:
+                committed = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+        except sqlite3.OperationalError:
+            committed = 0  # not created yet
+    return committed

@@ -32,7 +32,7 @@ from pipelines.stages.stories import StoryPipeline
 from presswatch.archive.batch import WalCheckpointer, WriteBatch
 from presswatch.archive.db import open_archive
 from presswatch.sample_sites.server import SampleSiteServer
-from tests.conftest import ROOT, SOURCES, make_crawler, presswatch
+from tests.conftest import ROOT, SOURCES, make_crawler, presswatch, wait_for_items
 from tests.test_crash_complete import derived
 
 
@@ -279,16 +279,8 @@ def crawl_and_kill_mid_batch(db_path: Path, server_url: str, log: Path) -> int:
          "--set", "PRESSWATCH_BATCH_MS=2000", "--set", "PRESSWATCH_BATCH_ITEMS=1000"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    seen = 0
-    deadline = time.monotonic() + 120
-    while seen < 5 and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-        try:
-            with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as conn:
-                seen = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-        except sqlite3.OperationalError:
-            seen = 0  # not created yet
-    time.sleep(1.0)  # into the next batch
+    seen = wait_for_items(db_path, 5, process)
+    time.sleep(0.5)  # into the next batch
     assert process.poll() is None, "the crawl finished before it could be killed: slow the server down"
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
@@ -298,7 +290,7 @@ def crawl_and_kill_mid_batch(db_path: Path, server_url: str, log: Path) -> int:
 def test_kill_9_mid_batch_then_a_normal_crawl_completes_everything(crawled, tmp_path):
     clean = derived(crawled.db_path)
     db_path = tmp_path / "presswatch.db"
-    with SampleSiteServer(delay=0.1) as slow:
+    with SampleSiteServer(delay=1.0) as slow:  # slow enough to kill it mid-crawl under any load
         seen = crawl_and_kill_mid_batch(db_path, slow.url, tmp_path / "killed.log")
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from pipelines.signals import problem_found
 from pipelines.stages.store import StorePipeline
 from presswatch.archive.db import open_archive
 from presswatch.sample_sites.server import SampleSiteServer
-from tests.conftest import ROOT, SOURCES, make_crawler, presswatch
+from tests.conftest import ROOT, SOURCES, make_crawler, presswatch, wait_for_items
 
 TOPICS = ROOT / "topics.toml"
 
@@ -56,15 +55,7 @@ def crawl_and_kill(db_path: Path, server_url: str, after_items: int) -> int:
          "--sources", str(SOURCES)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    committed = 0
-    deadline = time.monotonic() + 120
-    while committed < after_items and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-        try:
-            with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as conn:
-                committed = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-        except sqlite3.OperationalError:
-            committed = 0  # not created yet
+    committed = wait_for_items(db_path, after_items, process)
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:

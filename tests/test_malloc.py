@@ -8,6 +8,7 @@ import sys
 import pytest
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
+from twisted.internet import task
 
 from crawler.memory import MallocTrim
 from presswatch import malloc
@@ -28,12 +29,26 @@ def test_tune_and_trim_work_on_glibc():
 
 
 @glibc
-def test_malloc_trim_extension_runs_while_the_spider_runs_and_can_be_turned_off():
+def test_malloc_trim_extension_runs_while_the_spider_runs_and_can_be_turned_off(monkeypatch):
     crawler = get_crawler(settings_dict={"PRESSWATCH_MALLOC_TRIM_SECONDS": 10})
     extension = MallocTrim.from_crawler(crawler)
     assert extension.seconds == 10 and extension.loop is None
+    # On a clock of its own: a LoopingCall's constructor imports (and so installs) Twisted's default
+    # reactor, and later tests in this process need to choose theirs.
+    clock = task.Clock()
+
+    class ClockedLoopingCall(task.LoopingCall):
+        def __init__(self, f, *args, **kwargs):  # as LoopingCall's, less the reactor import
+            self.f, self.a, self.kw, self.clock = f, args, kwargs, clock
+
+    monkeypatch.setattr(task, "LoopingCall", ClockedLoopingCall)
+    trims = []
+    monkeypatch.setattr(malloc, "trim", lambda: trims.append(1))
     extension.spider_opened(None)
     assert extension.loop is not None and extension.loop.running
+    for _ in range(2):
+        clock.advance(10)
+    assert len(trims) == 2
     extension.spider_closed(None)
     assert extension.loop is None
     with pytest.raises(NotConfigured):
