@@ -172,6 +172,9 @@ def hard_stop_after(seconds: float, db_path: str, timeout: float) -> threading.T
         if db_path:
             try:
                 db = open_archive(db_path)
+                # Not the 30 s of other writers: this process's own write batch may hold the lock
+                # on a stuck event loop, and would never let go. The next crawl closes the rows then.
+                db.execute("PRAGMA busy_timeout = 2000")
                 db.execute("UPDATE crawl_runs SET status = ?, reason = ?, finished = ? "
                            "WHERE pid = ? AND status = ?",
                            [RunStatus.TIMED_OUT, message, utc_now(), os.getpid(), RunStatus.RUNNING])
